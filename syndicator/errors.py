@@ -1,0 +1,119 @@
+"""Errors syndicator raises, as one tree.
+
+    SyndicatorError
+    ├── ConfigError (ValueError)        a configuration file is wrong: file, key path, reason
+    ├── FeedError                       a feed could not be fetched or parsed: carries the feed
+    ├── TemplateError (ValueError)      a template does not compile or render: file and line
+    ├── FormattingError (ValueError)    an article cannot be made into a post that fits
+    └── PublishError                    a network refused or failed a post; ``kind`` says what to do
+        ├── RateLimited                 try again at ``retry_after`` seconds from now
+        ├── TransientError              try again later, with backoff
+        ├── PermanentError              do not try again: the network will refuse it again
+        ├── AuthError                   the credentials are wrong or expired: an operator must act
+        └── UncertainError              the request left but no answer came: the post may exist
+
+Foreign exceptions are translated at the boundary (``raise ... from e``); messages never hold
+a secret (see ``syndicator.secrets``).
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class SyndicatorError(Exception):
+    """Root of every error syndicator raises on purpose."""
+
+
+class ConfigError(SyndicatorError, ValueError):
+    """A configuration file is invalid. ``str()`` reads ``file: key.path: reason``."""
+
+    def __init__(self, file: str, key: str, reason: str) -> None:
+        self.file = file
+        self.key = key
+        self.reason = reason
+        where = f"{file}: {key}" if key else file
+        super().__init__(f"{where}: {reason}")
+
+
+class FeedError(SyndicatorError):
+    """A feed could not be fetched or read at all."""
+
+    def __init__(self, feed: str, reason: str, *, status: int | None = None) -> None:
+        self.feed = feed
+        self.reason = reason
+        self.status = status
+        super().__init__(f"{feed}: {reason}")
+
+
+class TemplateError(SyndicatorError, ValueError):
+    """A template is broken; says which file and line."""
+
+    def __init__(self, template: str, line: int | None, reason: str) -> None:
+        self.template = template
+        self.line = line
+        self.reason = reason
+        where = f"{template}:{line}" if line else template
+        super().__init__(f"{where}: {reason}")
+
+
+class FormattingError(SyndicatorError, ValueError):
+    """No post that keeps the link and the attribution fits the network's limit."""
+
+
+class ErrorKind(enum.StrEnum):
+    """What the delivery engine should do about a failed publish; stored in the posting log."""
+
+    RATE_LIMITED = "rate_limited"
+    TRANSIENT = "transient"
+    PERMANENT = "permanent"
+    AUTH = "auth"
+    UNCERTAIN = "uncertain"
+
+
+class PublishError(SyndicatorError):
+    """A channel could not publish a post. Subclasses say which kind of failure it was."""
+
+    kind: ErrorKind = ErrorKind.TRANSIENT
+
+    def __init__(self, message: str, *, status: int | None = None, code: str | None = None) -> None:
+        self.message = message
+        self.status = status
+        self.code = code
+        super().__init__(message)
+
+
+class RateLimited(PublishError):
+    kind = ErrorKind.RATE_LIMITED
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: float,
+        status: int | None = None,
+        code: str | None = None,
+    ) -> None:
+        super().__init__(message, status=status, code=code)
+        self.retry_after = max(0.0, retry_after)
+
+
+class TransientError(PublishError):
+    kind = ErrorKind.TRANSIENT
+
+
+class PermanentError(PublishError):
+    kind = ErrorKind.PERMANENT
+
+
+class AuthError(PublishError):
+    kind = ErrorKind.AUTH
+
+
+class UncertainError(PublishError):
+    """The request was sent and the answer lost (read timeout, connection dropped).
+
+    Sending again could post twice, so the delivery is not retried blindly.
+    """
+
+    kind = ErrorKind.UNCERTAIN

@@ -1,0 +1,242 @@
+"""Deliveries and their posting log.
+
+A delivery changes state only through :func:`transition`, which writes the log row in the
+same transaction, so the log cannot miss a change. :func:`claim` is a compare-and-set: of two
+workers that try to send the same delivery, one wins.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import Session
+
+from syndicator.records import DeliveryStatus
+from syndicator.secrets import redact
+from syndicator.store.schema import ArticleRow, DeliveryEventRow, DeliveryRow
+
+DUE = (DeliveryStatus.QUEUED.value, DeliveryStatus.WAITING.value)
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """What a state change records, besides the new state."""
+
+    detail: str | None = None
+    remote_id: str | None = None
+    remote_url: str | None = None
+    error_kind: str | None = None
+    http_status: int | None = None
+    latency_ms: int | None = None
+    next_attempt_at: datetime | None = None
+    text: str | None = None
+
+
+def create_deliveries(
+    session: Session,
+    article_ids: Iterable[int],
+    channels: Sequence[str],
+    *,
+    status: DeliveryStatus,
+    now: datetime,
+    actor: str,
+    detail: str | None = None,
+) -> list[DeliveryRow]:
+    """One delivery per article and channel (those that exist already are left alone)."""
+    ids = list(article_ids)
+    if not ids or not channels:
+        return []
+    existing = {
+        (article_id, channel)
+        for article_id, channel in session.execute(
+            select(DeliveryRow.article_id, DeliveryRow.channel).where(
+                DeliveryRow.article_id.in_(ids), DeliveryRow.channel.in_(channels)
+            )
+        )
+    }
+    rows = [
+        DeliveryRow(
+            article_id=article_id,
+            channel=channel,
+            status=status.value,
+            attempts=0,
+            created_at=now,
+            updated_at=now,
+        )
+        for article_id in ids
+        for channel in channels
+        if (article_id, channel) not in existing
+    ]
+    session.add_all(rows)
+    session.flush()
+    session.add_all(
+        DeliveryEventRow(
+            delivery_id=row.id,
+            created_at=now,
+            status=status.value,
+            actor=actor,
+            attempt=0,
+            detail=detail,
+        )
+        for row in rows
+    )
+    return rows
+
+
+def due(session: Session, *, now: datetime, limit: int | None = None) -> list[tuple[int, str]]:
+    """(delivery id, channel) of the deliveries that may be sent now, oldest first."""
+    query = (
+        select(DeliveryRow.id, DeliveryRow.channel)
+        .where(
+            DeliveryRow.status.in_(DUE),
+            or_(DeliveryRow.next_attempt_at.is_(None), DeliveryRow.next_attempt_at <= now),
+        )
+        .order_by(DeliveryRow.id)
+        .limit(limit)
+    )
+    return [(delivery_id, channel) for delivery_id, channel in session.execute(query)]
+
+
+def claim(session: Session, delivery_id: int, *, now: datetime, actor: str) -> DeliveryRow | None:
+    """Move a due delivery to ``sending`` (and count the attempt), or None if another got it."""
+    result = session.execute(
+        update(DeliveryRow)
+        .where(
+            and_(
+                DeliveryRow.id == delivery_id,
+                DeliveryRow.status.in_(DUE),
+                or_(DeliveryRow.next_attempt_at.is_(None), DeliveryRow.next_attempt_at <= now),
+            )
+        )
+        .values(
+            status=DeliveryStatus.SENDING.value,
+            attempts=DeliveryRow.attempts + 1,
+            updated_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(result, "rowcount", 0) != 1:
+        return None
+    row = session.get(DeliveryRow, delivery_id, populate_existing=True)
+    assert row is not None
+    session.add(
+        DeliveryEventRow(
+            delivery_id=row.id,
+            created_at=now,
+            status=DeliveryStatus.SENDING.value,
+            actor=actor,
+            attempt=row.attempts,
+        )
+    )
+    return row
+
+
+def transition(
+    session: Session,
+    row: DeliveryRow,
+    status: DeliveryStatus,
+    *,
+    now: datetime,
+    actor: str,
+    change: Change = Change(),
+) -> None:
+    """Set a delivery's new state and append the matching posting-log row."""
+    detail = redact(change.detail) if change.detail else None
+    row.status = status.value
+    row.updated_at = now
+    row.next_attempt_at = change.next_attempt_at
+    if change.text is not None:
+        row.text = change.text
+    if status is DeliveryStatus.SENT:
+        row.remote_id, row.remote_url = change.remote_id, change.remote_url
+        row.error = row.error_kind = None
+    elif change.error_kind is not None or status is DeliveryStatus.FAILED:
+        row.error, row.error_kind = detail, change.error_kind
+    session.add(
+        DeliveryEventRow(
+            delivery_id=row.id,
+            created_at=now,
+            status=status.value,
+            actor=actor,
+            attempt=row.attempts,
+            detail=detail,
+            remote_id=change.remote_id,
+            error_kind=change.error_kind,
+            http_status=change.http_status,
+            latency_ms=change.latency_ms,
+        )
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class LogEntry:
+    """One delivery as the posting log shows it."""
+
+    delivery_id: int
+    article_id: int
+    article_url: str
+    article_title: str
+    source: str
+    channel: str
+    status: str
+    attempts: int
+    remote_id: str | None
+    remote_url: str | None
+    error: str | None
+    error_kind: str | None
+    next_attempt_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+def log_entries(
+    session: Session,
+    *,
+    channel: str | None = None,
+    status: str | None = None,
+    limit: int = 50,
+) -> list[LogEntry]:
+    """Deliveries, most recently changed first."""
+    query = (
+        select(DeliveryRow, ArticleRow)
+        .join(ArticleRow, ArticleRow.id == DeliveryRow.article_id)
+        .order_by(DeliveryRow.updated_at.desc(), DeliveryRow.id.desc())
+        .limit(limit)
+    )
+    if channel:
+        query = query.where(DeliveryRow.channel == channel)
+    if status:
+        query = query.where(DeliveryRow.status == status)
+    return [
+        LogEntry(
+            delivery_id=d.id,
+            article_id=a.id,
+            article_url=a.url,
+            article_title=a.title,
+            source=a.source.name,
+            channel=d.channel,
+            status=d.status,
+            attempts=d.attempts,
+            remote_id=d.remote_id,
+            remote_url=d.remote_url,
+            error=d.error,
+            error_kind=d.error_kind,
+            next_attempt_at=d.next_attempt_at,
+            created_at=d.created_at,
+            updated_at=d.updated_at,
+        )
+        for d, a in session.execute(query)
+    ]
+
+
+def events(session: Session, delivery_ids: Sequence[int]) -> list[DeliveryEventRow]:
+    """The posting-log rows of these deliveries, newest first."""
+    query = (
+        select(DeliveryEventRow)
+        .where(DeliveryEventRow.delivery_id.in_(delivery_ids))
+        .order_by(DeliveryEventRow.id.desc())
+    )
+    return list(session.scalars(query))
