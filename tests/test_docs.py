@@ -23,3 +23,13 @@ def test_ci_runs_the_readme_test_command() -> None:
     _, tests = readme_commands()
     ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
     assert tests in ci
+
+
+def test_every_template_variable_is_documented() -> None:
+    from syndicator.formatting.templates import template_context
+    from syndicator.records import Article
+
+    article = Article(id=1, source="s", guid="g", url="https://a.example.com/", title="t")
+    variables = template_context(article, title="t", summary="", attribution="A", channel="c")
+    documented = (ROOT / "docs" / "templates.md").read_text(encoding="utf-8")
+    assert sorted(v for v in variables if f"| `{v}` |" not in documented) == []
