@@ -50,7 +50,7 @@ def parse_duration(value: object) -> timedelta:
         parts = _DURATION.findall(text)
         if parts and "".join(n + u for n, u in parts) == text:
             return timedelta(seconds=sum(float(n) * _UNITS[u] for n, u in parts))
-    raise ValueError(f"not a duration: {value!r} (use e.g. \"30s\", \"2m\", \"1h30m\")")
+    raise ValueError(f'not a duration: {value!r} (use e.g. "30s", "2m", "1h30m")')
 
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
@@ -92,6 +92,8 @@ class _ChannelBase(_Section):
     name: Name
     api_base_url: str | None = None
     """Where the adapter sends its API calls instead of the network's own host."""
+    timeout: Duration = timedelta(seconds=30)
+    """How long to wait for the network's answer to one call."""
 
     @field_validator("api_base_url")
     @classmethod

@@ -1,6 +1,6 @@
 """Small immutable records passed between the pipeline's stages.
 
-    source --FeedEntry--> store --Article--> formatting --Post--> channel --Receipt--> log
+source --FeedEntry--> store --Article--> formatting --Post--> channel --Receipt--> log
 """
 
 from __future__ import annotations

@@ -7,10 +7,11 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel
 
 from syndicator.config import (
-    DatabaseConfig,
     DaemonConfig,
+    DatabaseConfig,
     FacebookChannelConfig,
     Settings,
     SourceConfig,
@@ -125,8 +126,12 @@ def test_secrets_are_masked_when_printed(tmp_path: Path) -> None:
     environ = {
         name: f"value-of-{name}"
         for name in (
-            "TELEGRAM_BOT_TOKEN", "X_CONSUMER_KEY", "X_CONSUMER_SECRET", "X_ACCESS_TOKEN",
-            "X_ACCESS_TOKEN_SECRET", "FACEBOOK_PAGE_TOKEN",
+            "TELEGRAM_BOT_TOKEN",
+            "X_CONSUMER_KEY",
+            "X_CONSUMER_SECRET",
+            "X_ACCESS_TOKEN",
+            "X_ACCESS_TOKEN_SECRET",
+            "FACEBOOK_PAGE_TOKEN",
         )
     }
     secrets = settings.secrets(environ)
@@ -157,11 +162,18 @@ def test_the_default_database_is_a_sqlite_file_in_the_data_directory() -> None:
 
 def test_every_configuration_key_is_documented() -> None:
     documented = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
-    models = [
-        Settings, DatabaseConfig, DaemonConfig, SourceConfig,
-        TelegramChannelConfig, TwitterChannelConfig, FacebookChannelConfig,
+    models: list[type[BaseModel]] = [
+        Settings,
+        DatabaseConfig,
+        DaemonConfig,
+        SourceConfig,
+        TelegramChannelConfig,
+        TwitterChannelConfig,
+        FacebookChannelConfig,
     ]
-    keys = {key for model in models for key, field in model.model_fields.items() if not field.exclude}
+    keys = {
+        key for model in models for key, field in model.model_fields.items() if not field.exclude
+    }
     # A key is documented in a table (`key`) or as a section heading ([key], [[key]]).
     missing = sorted(k for k in keys if not re.search(rf"`{k}`|`\[\[?{k}\]\]?`", documented))
     assert missing == []

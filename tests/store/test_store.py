@@ -207,8 +207,14 @@ def test_the_log_filters_by_channel_and_status_newest_first(database: Database) 
         )
         for n, row in enumerate(rows):
             row.updated_at = NOW + timedelta(seconds=n)
-        transition(session, rows[3], DeliveryStatus.FAILED, now=NOW + timedelta(minutes=5),
-                   actor="t", change=Change(detail="refused", error_kind="permanent"))
+        transition(
+            session,
+            rows[3],
+            DeliveryStatus.FAILED,
+            now=NOW + timedelta(minutes=5),
+            actor="t",
+            change=Change(detail="refused", error_kind="permanent"),
+        )
         session.commit()
         everything = log_entries(session)
         on_x = log_entries(session, channel="x")
@@ -237,8 +243,14 @@ def test_secrets_in_an_error_never_reach_the_database(database: Database) -> Non
         (row,) = create_deliveries(
             session, [article.row.id], ["tg"], status=DeliveryStatus.QUEUED, now=NOW, actor="t"
         )
-        transition(session, row, DeliveryStatus.FAILED, now=NOW, actor="t",
-                   change=Change(detail=f"POST /bot{token}/sendMessage failed", error_kind="permanent"))
+        transition(
+            session,
+            row,
+            DeliveryStatus.FAILED,
+            now=NOW,
+            actor="t",
+            change=Change(detail=f"POST /bot{token}/sendMessage failed", error_kind="permanent"),
+        )
         session.commit()
         stored = session.scalars(select(DeliveryEventRow.detail)).all()
         (shown,) = log_entries(session)

@@ -107,9 +107,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_delivery_events")),
     )
-    op.create_index(
-        op.f("ix_delivery_events_delivery_id"), "delivery_events", ["delivery_id"]
-    )
+    op.create_index(op.f("ix_delivery_events_delivery_id"), "delivery_events", ["delivery_id"])
 
 
 def downgrade() -> None:

@@ -1,0 +1,82 @@
+"""The one interface every channel adapter implements, and what the blocking ones share.
+
+An adapter turns a :class:`~syndicator.records.Post` into a network call through the library
+the newsroom chose, and the library's errors into the few kinds of
+:class:`~syndicator.errors.PublishError` the delivery engine acts on. It never formats text
+(that is the formatter's job) and never touches the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from typing import ClassVar, TypeVar
+
+import requests
+
+from syndicator.errors import PublishError, TransientError, UncertainError
+from syndicator.records import ChannelType, Post, Receipt
+from syndicator.secrets import redact
+
+T = TypeVar("T")
+
+
+class Channel(ABC):
+    """A configured place to publish: one Telegram chat, one X account, one Facebook Page."""
+
+    type: ClassVar[ChannelType]
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    @abstractmethod
+    async def publish(self, post: Post) -> Receipt:
+        """Publish the post; raise a PublishError subclass when the network refuses or fails."""
+
+    @abstractmethod
+    async def check(self) -> str:
+        """Ask the network who we are (bot, account or page); raise PublishError if we can't."""
+
+    async def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections."""
+
+
+def requests_failure(exc: requests.RequestException, network: str) -> PublishError:
+    """Map a requests transport error: nothing sent -> transient; answer lost -> uncertain."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return TransientError(f"{network}: connection timed out")
+    if isinstance(exc, requests.ReadTimeout):
+        return UncertainError(f"{network}: no answer in time; the post may have been published")
+    if isinstance(exc, requests.ConnectionError):
+        text = str(exc)
+        if "RemoteDisconnected" in text or "Connection aborted" in text:
+            return UncertainError(
+                f"{network}: connection dropped before the answer; the post may have been published"
+            )
+        return TransientError(f"{network}: cannot connect ({type(exc).__name__})")
+    return TransientError(redact(f"{network}: {type(exc).__name__}: {exc}"))
+
+
+class BlockingChannel(Channel):
+    """Base for adapters over synchronous libraries (tweepy, facebook-sdk).
+
+    Their calls run in a worker thread so the event loop keeps serving; transport errors from
+    requests are translated here once, library errors by the subclass.
+    """
+
+    network: ClassVar[str]
+
+    async def _call(self, function: Callable[[], T]) -> T:
+        try:
+            return await asyncio.to_thread(function)
+        except PublishError:
+            raise
+        except requests.RequestException as exc:
+            raise requests_failure(exc, self.network) from exc
+        except Exception as exc:
+            raise self.translate(exc) from exc
+
+    @abstractmethod
+    def translate(self, exc: Exception) -> PublishError:
+        """Map the library's own exception to one of ours (raise ``exc`` again if unknown)."""

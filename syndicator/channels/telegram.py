@@ -1,0 +1,130 @@
+"""Telegram channels through python-telegram-bot: ``Bot.send_message`` in HTML parse mode."""
+
+from __future__ import annotations
+
+import warnings
+
+import httpx
+from pydantic import SecretStr
+from telegram import Bot, LinkPreviewOptions, Message
+from telegram.constants import ParseMode
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
+from telegram.request import HTTPXRequest
+from telegram.warnings import PTBDeprecationWarning
+
+from syndicator.channels.base import Channel
+from syndicator.config import TelegramChannelConfig
+from syndicator.errors import (
+    AuthError,
+    PermanentError,
+    PublishError,
+    RateLimited,
+    TransientError,
+    UncertainError,
+)
+from syndicator.records import ChannelType, Post, Receipt
+
+API_ROOT = "https://api.telegram.org"
+
+
+def message_url(message: Message) -> str | None:
+    """The public link to a channel post: t.me/<username>/<id>, or t.me/c/<id>/<id> if private."""
+    if message.chat.username:
+        return f"https://t.me/{message.chat.username}/{message.message_id}"
+    chat_id = str(message.chat.id)
+    if chat_id.startswith("-100"):
+        return f"https://t.me/c/{chat_id[4:]}/{message.message_id}"
+    return None
+
+
+def translate(exc: TelegramError) -> PublishError:
+    """python-telegram-bot's errors as ours. Messages come from the Bot API, never the URL."""
+    message = f"Telegram: {exc.message}"
+    if isinstance(exc, RetryAfter):
+        with warnings.catch_warnings():  # int today, timedelta in PTB 23: both are handled
+            warnings.simplefilter("ignore", PTBDeprecationWarning)
+            seconds = exc.retry_after
+        retry = seconds if isinstance(seconds, int | float) else seconds.total_seconds()
+        return RateLimited(message, retry_after=float(retry), status=429)
+    if isinstance(exc, InvalidToken):
+        return AuthError("Telegram: the bot token was refused (Unauthorized)", status=401)
+    if isinstance(exc, Forbidden):
+        return AuthError(message, status=403)
+    if isinstance(exc, ChatMigrated):
+        return PermanentError(
+            f"Telegram: the group became a supergroup; set chat_id = {exc.new_chat_id}", status=400
+        )
+    if isinstance(exc, BadRequest):
+        return PermanentError(message, status=400)
+    if isinstance(exc, TimedOut):
+        cause = exc.__cause__
+        if isinstance(cause, httpx.ConnectTimeout | httpx.PoolTimeout):
+            return TransientError("Telegram: connection timed out")
+        return UncertainError("Telegram: no answer in time; the post may have been published")
+    if isinstance(exc, NetworkError):
+        cause = exc.__cause__
+        if isinstance(cause, httpx.RemoteProtocolError | httpx.ReadError):
+            return UncertainError(
+                "Telegram: connection dropped before the answer; the post may have been published"
+            )
+        return TransientError(message)
+    return TransientError(message)
+
+
+class TelegramChannel(Channel):
+    type = ChannelType.TELEGRAM
+
+    def __init__(self, config: TelegramChannelConfig, secrets: dict[str, SecretStr]) -> None:
+        super().__init__(config.name)
+        self.chat_id = config.chat_id
+        root = config.api_base_url or API_ROOT
+        timeout = config.timeout.total_seconds()
+        self._bot = Bot(
+            secrets["token"].get_secret_value(),
+            base_url=f"{root}/bot",
+            base_file_url=f"{root}/file/bot",
+            request=HTTPXRequest(
+                connect_timeout=min(5.0, timeout), read_timeout=timeout, write_timeout=timeout
+            ),
+        )
+        self._initialized = False
+
+    async def _ready(self) -> Bot:
+        if not self._initialized:
+            await self._bot.initialize()  # getMe: a wrong token fails here, clearly
+            self._initialized = True
+        return self._bot
+
+    async def publish(self, post: Post) -> Receipt:
+        try:
+            bot = await self._ready()
+            message = await bot.send_message(
+                chat_id=self.chat_id,
+                text=post.text,
+                parse_mode=ParseMode.HTML,
+                link_preview_options=LinkPreviewOptions(url=post.link),
+            )
+        except TelegramError as exc:
+            raise translate(exc) from exc
+        return Receipt(remote_id=str(message.message_id), remote_url=message_url(message))
+
+    async def check(self) -> str:
+        try:
+            bot = await self._ready()
+        except TelegramError as exc:
+            raise translate(exc) from exc
+        return f"@{bot.username}"
+
+    async def close(self) -> None:
+        if self._initialized:
+            await self._bot.shutdown()
+            self._initialized = False

@@ -1,0 +1,74 @@
+"""X (Twitter) accounts through tweepy: ``Client.create_tweet``, OAuth 1.0a user context."""
+
+from __future__ import annotations
+
+import time
+
+import tweepy
+from pydantic import SecretStr
+
+from syndicator.channels.base import BlockingChannel
+from syndicator.channels.http import api_session
+from syndicator.config import TwitterChannelConfig
+from syndicator.errors import AuthError, PermanentError, PublishError, RateLimited, TransientError
+from syndicator.records import ChannelType, Post, Receipt
+
+API_ROOT = "https://api.twitter.com"
+DEFAULT_RATE_LIMIT_WAIT = 15 * 60.0  # X's rate windows are 15 minutes
+
+
+def _reason(exc: tweepy.HTTPException) -> str:
+    details = "; ".join(str(m) for m in exc.api_messages) or exc.response.reason
+    return f"X: {exc.response.status_code} {details}"
+
+
+class TwitterChannel(BlockingChannel):
+    type = ChannelType.TWITTER
+    network = "X"
+
+    def __init__(self, config: TwitterChannelConfig, secrets: dict[str, SecretStr]) -> None:
+        super().__init__(config.name)
+        self._client = tweepy.Client(
+            consumer_key=secrets["consumer_key"].get_secret_value(),
+            consumer_secret=secrets["consumer_secret"].get_secret_value(),
+            access_token=secrets["access_token"].get_secret_value(),
+            access_token_secret=secrets["access_token_secret"].get_secret_value(),
+        )
+        self._client.session = api_session(
+            API_ROOT, config.api_base_url, read_timeout=config.timeout.total_seconds()
+        )
+
+    async def publish(self, post: Post) -> Receipt:
+        def send() -> Receipt:
+            response = self._client.create_tweet(text=post.text, user_auth=True)
+            tweet_id = str(response.data["id"])
+            return Receipt(remote_id=tweet_id, remote_url=f"https://x.com/i/web/status/{tweet_id}")
+
+        return await self._call(send)
+
+    async def check(self) -> str:
+        def me() -> str:
+            response = self._client.get_me(user_auth=True)
+            return f"@{response.data.username}"
+
+        return await self._call(me)
+
+    def translate(self, exc: Exception) -> PublishError:
+        if isinstance(exc, tweepy.TooManyRequests):
+            wait = DEFAULT_RATE_LIMIT_WAIT
+            if exc.reset_time is not None:
+                wait = max(1.0, exc.reset_time - time.time())
+            return RateLimited(_reason(exc), retry_after=wait, status=429)
+        if isinstance(exc, tweepy.Unauthorized):
+            return AuthError("X: the credentials were refused (401 Unauthorized)", status=401)
+        if isinstance(exc, tweepy.Forbidden):
+            reason = _reason(exc)
+            if "duplicate" in reason.lower():
+                return PermanentError(reason, status=403)
+            # Write permission missing, app not enrolled, account locked: an operator must act.
+            return AuthError(reason, status=403)
+        if isinstance(exc, tweepy.BadRequest | tweepy.NotFound):
+            return PermanentError(_reason(exc), status=exc.response.status_code)
+        if isinstance(exc, tweepy.HTTPException):
+            return TransientError(_reason(exc), status=exc.response.status_code)
+        raise exc

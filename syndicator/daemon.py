@@ -1,0 +1,193 @@
+"""The daemon: APScheduler runs one poll job per source and a dispatch job, in one event loop.
+
+Stopping (SIGINT/SIGTERM) pauses the scheduler, lets a poll or a send that is under way
+finish, then closes the network clients: a post is never cut off half-way by a stop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+import socket
+import sys
+from collections.abc import Awaitable, Callable, Mapping
+from contextlib import AsyncExitStack
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+from pydantic import SecretStr
+
+from syndicator.channels import Channel, build_channel
+from syndicator.config import Settings
+from syndicator.delivery.engine import Dispatcher, DispatchReport, utcnow
+from syndicator.formatting import Formatter
+from syndicator.polling import Poller, PollReport
+from syndicator.secrets import REDACTOR
+from syndicator.sources.feed import http_client
+from syndicator.store import Database
+
+log = logging.getLogger(__name__)
+
+DRAIN_TIMEOUT = 60.0  # seconds a stop waits for work under way
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def default_templates_dir() -> Path:
+    """``templates/`` in the working directory, else the checkout's, else the installed copy."""
+    candidates = [
+        Path("templates"),
+        Path(__file__).resolve().parent.parent / "templates",  # a checkout, an editable install
+        Path(sys.prefix) / "share" / "syndicator" / "templates",  # pip install .
+    ]
+    return next((path for path in candidates if path.is_dir()), candidates[0])
+
+
+class Daemon:
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        channels: Mapping[str, Channel],
+        formatter: Formatter,
+        client: httpx.AsyncClient,
+        *,
+        actor: str | None = None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.settings = settings
+        self.channels = channels
+        self.actor = actor or worker_id()
+        self.poller = Poller(db, client, actor=self.actor, clock=clock)
+        self.dispatcher = Dispatcher(
+            db, settings, channels, formatter, actor=self.actor, clock=clock
+        )
+        self._dispatch_lock = asyncio.Lock()
+        self._inflight: set[asyncio.Future[object]] = set()
+        self._scheduler: AsyncIOScheduler | None = None
+
+    async def poll_all(self) -> list[PollReport]:
+        return list(await asyncio.gather(*(self.poller.poll(s) for s in self.settings.sources)))
+
+    async def dispatch(self) -> DispatchReport:
+        async with self._dispatch_lock:
+            return await self.dispatcher.run_once()
+
+    async def run_once(self) -> DispatchReport:
+        """Poll every source once and send everything due."""
+        await self.poll_all()
+        return await self.dispatch()
+
+    def _tracked(self, job: Callable[[], Awaitable[object]]) -> Callable[[], Awaitable[None]]:
+        """Run ``job`` as a task the stop can wait for, even if the scheduler lets go of it."""
+
+        async def run() -> None:
+            task = asyncio.ensure_future(job())
+            self._inflight.add(task)
+            task.add_done_callback(self._finished)
+            with contextlib.suppress(Exception):
+                await asyncio.shield(task)
+
+        return run
+
+    def _finished(self, task: asyncio.Task[object]) -> None:
+        self._inflight.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error(
+                "scheduled job failed; it runs again at its next time",
+                exc_info=task.exception(),
+            )
+
+    def _poll_job(self, index: int) -> Callable[[], Awaitable[None]]:
+        source = self.settings.sources[index]
+
+        async def poll() -> None:
+            report = await self.poller.poll(source)
+            if report.queued:
+                self.wake_dispatcher()
+
+        return poll
+
+    def wake_dispatcher(self) -> None:
+        if self._scheduler is not None:
+            job = self._scheduler.get_job("dispatch")
+            if job is not None:
+                job.modify(next_run_time=datetime.now(UTC))
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Run until ``stop`` is set."""
+        scheduler = AsyncIOScheduler(timezone=UTC)
+        self._scheduler = scheduler
+        now = datetime.now(UTC)
+        for i, source in enumerate(self.settings.sources):
+            scheduler.add_job(
+                self._tracked(self._poll_job(i)),
+                IntervalTrigger(seconds=source.every.total_seconds(), timezone=UTC),
+                id=f"poll:{source.name}",
+                name=f"poll {source.name}",
+                next_run_time=now + timedelta(milliseconds=100 * i),
+                max_instances=1,
+                coalesce=True,
+                misfire_grace_time=None,
+            )
+        scheduler.add_job(
+            self._tracked(self.dispatch),
+            IntervalTrigger(seconds=self.settings.daemon.dispatch_every.total_seconds()),
+            id="dispatch",
+            name="dispatch",
+            next_run_time=now + timedelta(seconds=1),
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
+        )
+        scheduler.start()
+        log.info(
+            "running as %s: %d sources, %d channels",
+            self.actor,
+            len(self.settings.sources),
+            len(self.channels),
+        )
+        try:
+            await stop.wait()
+        finally:
+            scheduler.pause()
+            if self._inflight:
+                log.info("stopping: waiting for %d jobs under way", len(self._inflight))
+                await asyncio.wait(set(self._inflight), timeout=DRAIN_TIMEOUT)
+            scheduler.shutdown(wait=False)
+            self._scheduler = None
+            log.info("stopped")
+
+
+def install_stop_signals(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+
+
+async def open_daemon(
+    stack: AsyncExitStack,
+    settings: Settings,
+    secrets: Mapping[str, Mapping[str, SecretStr]],
+) -> Daemon:
+    """Everything the daemon needs, opened on ``stack`` (closed with it)."""
+    for values in secrets.values():
+        REDACTOR.add(*(secret.get_secret_value() for secret in values.values()))
+    db = Database(settings.database_url)
+    stack.callback(db.dispose)
+    await asyncio.to_thread(db.upgrade)
+    formatter = Formatter(settings.templates_dir or default_templates_dir())
+    channels = {c.name: build_channel(c, dict(secrets[c.name])) for c in settings.channels}
+    for channel in channels.values():
+        stack.push_async_callback(channel.close)
+    client = await stack.enter_async_context(http_client())
+    log.info("database %s is up to date", db.display_url)
+    return Daemon(settings, db, channels, formatter, client)

@@ -1,0 +1,1 @@
+"""The delivery stage: take due deliveries, render, publish, record the outcome."""

@@ -1,0 +1,194 @@
+"""One contract, three adapters: each library against its emulator, over real HTTP.
+
+Every adapter must publish and say where the post is, and turn each kind of failure the
+networks produce into the same few kinds of error, with messages that hold no secret.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from pydantic import SecretStr
+
+from syndicator.channels import Channel, build_channel
+from syndicator.config import settings_from_mapping
+from syndicator.errors import (
+    AuthError,
+    PermanentError,
+    PublishError,
+    RateLimited,
+    TransientError,
+    UncertainError,
+)
+from syndicator.records import Post, Receipt
+from syndicator.sandbox import DEMO_CREDENTIALS
+from tests.support import Sandbox
+
+ARTICLE = "https://www.eurasia-news.com/news/0001-tram-line"
+CREDS = DEMO_CREDENTIALS
+
+
+@dataclass(frozen=True)
+class Case:
+    network: str  # the emulator's mount
+    config: dict[str, Any]
+    secrets: dict[str, str]
+    wrong: dict[str, str]  # one secret replaced
+    text: str
+
+    def build(self, sandbox: Sandbox, *, wrong: bool = False, timeout: str = "5s") -> Channel:
+        raw = {**self.config, "api_base_url": f"{sandbox.url}/{self.network}", "timeout": timeout}
+        settings = settings_from_mapping({"channels": [raw]}, "test")
+        values = {**self.secrets, **(self.wrong if wrong else {})}
+        return build_channel(settings.channels[0], {k: SecretStr(v) for k, v in values.items()})
+
+
+CASES = {
+    "telegram": Case(
+        "telegram",
+        {"name": "tg", "type": "telegram", "chat_id": "@eurasianews"},
+        {"token": CREDS.telegram_bot_token},
+        {"token": "1000000001:WRONGtokenWRONGtokenWRONGtokenWRONGt"},
+        f'<b>Tram line approved</b>\n\nSource: <a href="{ARTICLE}">EurasiaNews</a>',
+    ),
+    "x": Case(
+        "x",
+        {"name": "x", "type": "twitter"},
+        {
+            "consumer_key": CREDS.x_consumer_key,
+            "consumer_secret": CREDS.x_consumer_secret,
+            "access_token": CREDS.x_access_token,
+            "access_token_secret": CREDS.x_access_token_secret,
+        },
+        {"access_token_secret": "not-the-right-secret"},
+        f"Tram line approved\n\n{ARTICLE}\nSource: EurasiaNews",
+    ),
+    "facebook": Case(
+        "facebook",
+        {"name": "fb", "type": "facebook", "page_id": CREDS.facebook_page_id},
+        {"page_token": CREDS.facebook_page_token},
+        {"page_token": "EAAWRONGWRONGWRONG"},
+        "Tram line approved\n\nSource: EurasiaNews",
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[Sandbox]:
+    with Sandbox() as emulators:
+        yield emulators
+
+
+@pytest.fixture(params=sorted(CASES))
+def case(request: pytest.FixtureRequest, sandbox: Sandbox) -> Iterator[Case]:
+    chosen = CASES[request.param]
+    sandbox.reset(chosen.network)
+    yield chosen
+    sandbox.reset(chosen.network)
+
+
+def publish(channel: Channel, text: str) -> Receipt:
+    async def go() -> Receipt:
+        try:
+            return await channel.publish(Post(text=text, link=ARTICLE))
+        finally:
+            await channel.close()
+
+    return asyncio.run(go())
+
+
+def failure(channel: Channel, text: str) -> PublishError:
+    with pytest.raises(PublishError) as caught:
+        publish(channel, text)
+    return caught.value
+
+
+def test_a_post_is_published_and_its_id_and_link_recorded(case: Case, sandbox: Sandbox) -> None:
+    receipt = publish(case.build(sandbox), case.text)
+    (stored,) = sandbox.posts(case.network)
+    assert str(stored["id"]) == receipt.remote_id
+    assert receipt.remote_url is not None and receipt.remote_url.startswith("https://")
+    assert receipt.remote_id in receipt.remote_url
+    assert "Tram line approved" in str(stored["text"])
+
+
+def test_the_article_link_reaches_the_network(case: Case, sandbox: Sandbox) -> None:
+    publish(case.build(sandbox), case.text)
+    (stored,) = sandbox.posts(case.network)
+    carried = " ".join(str(stored.get(k) or "") for k in ("text", "html", "link"))
+    assert ARTICLE in carried
+
+
+def test_the_channel_can_say_who_it_posts_as(case: Case, sandbox: Sandbox) -> None:
+    async def go() -> str:
+        channel = case.build(sandbox)
+        try:
+            return await channel.check()
+        finally:
+            await channel.close()
+
+    assert asyncio.run(go())
+
+
+def test_wrong_credentials_are_an_auth_error_without_the_secret(
+    case: Case, sandbox: Sandbox
+) -> None:
+    error = failure(case.build(sandbox, wrong=True), case.text)
+    assert isinstance(error, AuthError)
+    for secret in case.wrong.values():
+        assert secret not in str(error)
+    assert sandbox.posts(case.network) == []
+
+
+def test_an_expired_token_is_an_auth_error(case: Case, sandbox: Sandbox) -> None:
+    sandbox.inject(case.network, {"fault": "expired_token"})
+    assert isinstance(failure(case.build(sandbox), case.text), AuthError)
+
+
+def test_a_rate_limit_says_when_to_try_again(case: Case, sandbox: Sandbox) -> None:
+    sandbox.inject(case.network, {"fault": "rate_limit", "retry_after": 30})
+    error = failure(case.build(sandbox), case.text)
+    assert isinstance(error, RateLimited)
+    assert 1 <= error.retry_after <= 30 * 60
+
+
+def test_a_server_error_is_transient(case: Case, sandbox: Sandbox) -> None:
+    sandbox.inject(case.network, {"fault": "server_error"})
+    assert isinstance(failure(case.build(sandbox), case.text), TransientError)
+
+
+def test_no_answer_in_time_is_uncertain_not_retried(case: Case, sandbox: Sandbox) -> None:
+    sandbox.inject(case.network, {"fault": "timeout", "delay": 3})
+    error = failure(case.build(sandbox, timeout="1s"), case.text)
+    assert isinstance(error, UncertainError)
+    assert "may have been published" in str(error)
+
+
+def test_a_dropped_connection_is_uncertain(case: Case, sandbox: Sandbox) -> None:
+    sandbox.inject(case.network, {"fault": "drop"})
+    assert isinstance(failure(case.build(sandbox), case.text), UncertainError)
+
+
+def test_nothing_listening_is_transient(case: Case) -> None:
+    raw = {**case.config, "api_base_url": "http://127.0.0.1:9", "timeout": "2s"}
+    settings = settings_from_mapping({"channels": [raw]}, "test")
+    channel = build_channel(
+        settings.channels[0], {k: SecretStr(v) for k, v in case.secrets.items()}
+    )
+    assert isinstance(failure(channel, case.text), TransientError)
+
+
+def test_a_post_the_network_refuses_is_permanent(case: Case, sandbox: Sandbox) -> None:
+    channel = case.build(sandbox)
+    if case.network == "telegram":
+        error = failure(channel, "<p>Paragraphs are not Telegram HTML</p>")
+        assert "can't parse entities" in str(error).lower()
+    else:  # X and Facebook refuse the same text twice in a row
+        publish(channel, case.text)
+        error = failure(case.build(sandbox), case.text)
+        assert "duplicate" in str(error).lower()
+    assert isinstance(error, PermanentError)
