@@ -9,7 +9,16 @@ from syndicator.secrets import REDACTOR, RedactingFilter
 
 FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 # Libraries that narrate every request or job at INFO; their warnings still show.
-CHATTY = ("httpx", "httpcore", "apscheduler", "telegram", "tweepy", "urllib3", "uvicorn")
+CHATTY = (
+    "alembic",
+    "apscheduler",
+    "httpcore",
+    "httpx",
+    "telegram",
+    "tweepy",
+    "urllib3",
+    "uvicorn",
+)
 
 
 def setup_logging(level: str = "INFO") -> None:

@@ -70,10 +70,12 @@ class Poller:
             session.commit()
         if report.new_articles:
             log.info(
-                "source %s: %d new articles, %d deliveries queued",
+                "source %s: %d new %s, %d %s queued",
                 source.name,
                 report.new_articles,
+                "article" if report.new_articles == 1 else "articles",
                 report.queued,
+                "delivery" if report.queued == 1 else "deliveries",
             )
         return report
 

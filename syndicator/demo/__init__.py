@@ -85,14 +85,21 @@ syndicator demo: no configuration found, so the built-in demo runs (no credentia
     Telegram       {url}/telegram/__sandbox/posts
     X              {url}/x/__sandbox/posts
     Facebook       {url}/facebook/__sandbox/posts
-  Posting log      syndicator log          (database: {DEMO_DATABASE})
+  Posting log      syndicator log          (database: {DEMO_DATABASE}, new at each start)
 
   Your own site:   cp config/syndicator.example.toml config/syndicator.toml, then edit it
                    (see docs/configuration.md). Press Ctrl+C to stop.
 """
 
 
+def reset_database() -> None:
+    """Each demo starts from nothing: its feed starts over, so its history must too."""
+    for path in DEMO_DATA_DIR.glob(DEMO_DATABASE.name + "*"):
+        path.unlink()
+
+
 async def run_demo(stop: asyncio.Event, *, port: int = DEMO_PORT, feed_every: float = 30.0) -> None:
+    reset_database()
     feed = DemoFeed(bundled_articles(), every=feed_every)
     app = Starlette(
         routes=[Mount("/demo", app=feed.app()), Mount("", app=build_sandbox_app(DEMO_CREDENTIALS))]
