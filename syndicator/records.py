@@ -33,20 +33,12 @@ class FeedEntry:
     author: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Article:
-    """An article as the store keeps it and the formatter reads it."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Article(FeedEntry):
+    """An entry the store has kept, as the formatter reads it: with its id and its source."""
 
     id: int
     source: str
-    guid: str
-    url: str
-    title: str
-    summary: str = ""
-    published: datetime | None = None
-    categories: tuple[str, ...] = ()
-    image_url: str | None = None
-    author: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,10 +8,10 @@ workers that try to send the same delivery, one wins.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.orm import Session
 
 from syndicator.records import DeliveryStatus
@@ -72,28 +72,38 @@ def create_deliveries(
     ]
     session.add_all(rows)
     session.flush()
-    session.add_all(
-        DeliveryEventRow(
-            delivery_id=row.id,
-            created_at=now,
-            status=status.value,
-            actor=actor,
-            attempt=0,
-            detail=detail,
-        )
-        for row in rows
-    )
+    session.add_all(_event(row, now=now, actor=actor, change=Change(detail=detail)) for row in rows)
     return rows
+
+
+def _is_due(now: datetime) -> ColumnElement[bool]:
+    return and_(
+        DeliveryRow.status.in_(DUE),
+        or_(DeliveryRow.next_attempt_at.is_(None), DeliveryRow.next_attempt_at <= now),
+    )
+
+
+def _event(row: DeliveryRow, *, now: datetime, actor: str, change: Change) -> DeliveryEventRow:
+    """The posting-log row for the state ``row`` has just taken."""
+    return DeliveryEventRow(
+        delivery_id=row.id,
+        created_at=now,
+        status=row.status,
+        actor=actor,
+        attempt=row.attempts,
+        detail=change.detail,
+        remote_id=change.remote_id,
+        error_kind=change.error_kind,
+        http_status=change.http_status,
+        latency_ms=change.latency_ms,
+    )
 
 
 def due(session: Session, *, now: datetime, limit: int | None = None) -> list[tuple[int, str]]:
     """(delivery id, channel) of the deliveries that may be sent now, oldest first."""
     query = (
         select(DeliveryRow.id, DeliveryRow.channel)
-        .where(
-            DeliveryRow.status.in_(DUE),
-            or_(DeliveryRow.next_attempt_at.is_(None), DeliveryRow.next_attempt_at <= now),
-        )
+        .where(_is_due(now))
         .order_by(DeliveryRow.id)
         .limit(limit)
     )
@@ -104,13 +114,7 @@ def claim(session: Session, delivery_id: int, *, now: datetime, actor: str) -> D
     """Move a due delivery to ``sending`` (and count the attempt), or None if another got it."""
     result = session.execute(
         update(DeliveryRow)
-        .where(
-            and_(
-                DeliveryRow.id == delivery_id,
-                DeliveryRow.status.in_(DUE),
-                or_(DeliveryRow.next_attempt_at.is_(None), DeliveryRow.next_attempt_at <= now),
-            )
-        )
+        .where(DeliveryRow.id == delivery_id, _is_due(now))
         .values(
             status=DeliveryStatus.SENDING.value,
             attempts=DeliveryRow.attempts + 1,
@@ -122,15 +126,7 @@ def claim(session: Session, delivery_id: int, *, now: datetime, actor: str) -> D
         return None
     row = session.get(DeliveryRow, delivery_id, populate_existing=True)
     assert row is not None
-    session.add(
-        DeliveryEventRow(
-            delivery_id=row.id,
-            created_at=now,
-            status=DeliveryStatus.SENDING.value,
-            actor=actor,
-            attempt=row.attempts,
-        )
-    )
+    session.add(_event(row, now=now, actor=actor, change=Change()))
     return row
 
 
@@ -155,20 +151,7 @@ def transition(
         row.error = row.error_kind = None
     elif change.error_kind is not None or status is DeliveryStatus.FAILED:
         row.error, row.error_kind = detail, change.error_kind
-    session.add(
-        DeliveryEventRow(
-            delivery_id=row.id,
-            created_at=now,
-            status=status.value,
-            actor=actor,
-            attempt=row.attempts,
-            detail=detail,
-            remote_id=change.remote_id,
-            error_kind=change.error_kind,
-            http_status=change.http_status,
-            latency_ms=change.latency_ms,
-        )
-    )
+    session.add(_event(row, now=now, actor=actor, change=replace(change, detail=detail)))
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import re
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
-import pytest
 
 from syndicator.sandbox import DEMO_CREDENTIALS
 from tests.support import (
@@ -21,18 +19,6 @@ from tests.support import (
     wait_for,
     write_config,
 )
-
-
-@pytest.fixture
-def site() -> Iterator[NewsSite]:
-    with NewsSite() as news_site:
-        yield news_site
-
-
-@pytest.fixture
-def sandbox() -> Iterator[Sandbox]:
-    with Sandbox() as emulators:
-        yield emulators
 
 
 def test_the_daemon_keeps_posting_through_an_auth_error_and_stops_on_sigterm(

@@ -4,25 +4,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from syndicator.sandbox import DEMO_CREDENTIALS
 from tests.support import NETWORKS, NewsSite, Sandbox, sandbox_env, syndicator, write_config
-
-
-@pytest.fixture
-def site() -> Iterator[NewsSite]:
-    with NewsSite() as news_site:
-        yield news_site
-
-
-@pytest.fixture
-def sandbox() -> Iterator[Sandbox]:
-    with Sandbox() as emulators:
-        yield emulators
 
 
 def post_body(network: str, post: dict[str, object]) -> str:

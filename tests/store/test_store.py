@@ -9,6 +9,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from syndicator.records import DeliveryStatus, FeedEntry
 from syndicator.store import Database
@@ -35,6 +36,16 @@ def entry(n: int, **changes: object) -> FeedEntry:
     }
     fields.update(changes)
     return FeedEntry(**fields)  # type: ignore[arg-type]
+
+
+def queued_delivery(session: Session, channel: str = "tg") -> DeliveryRow:
+    """A source, one article and its delivery to ``channel``, queued."""
+    source = source_row(session, "site", "https://news.example.com/feed", now=NOW)
+    (article,) = record_entries(session, source, [entry(1)], now=NOW)
+    (delivery,) = create_deliveries(
+        session, [article.row.id], [channel], status=DeliveryStatus.QUEUED, now=NOW, actor="t"
+    )
+    return delivery
 
 
 def test_migrations_create_exactly_the_models_schema(database: Database) -> None:
@@ -136,11 +147,7 @@ def test_creating_deliveries_again_adds_nothing(database: Database) -> None:
 
 def test_only_one_of_two_claims_wins(database: Database) -> None:
     with database.session() as session:
-        source = source_row(session, "site", "https://news.example.com/feed", now=NOW)
-        (article,) = record_entries(session, source, [entry(1)], now=NOW)
-        (delivery,) = create_deliveries(
-            session, [article.row.id], ["tg"], status=DeliveryStatus.QUEUED, now=NOW, actor="t"
-        )
+        delivery = queued_delivery(session)
         session.commit()
         delivery_id = delivery.id
     with database.session() as first, database.session() as second:
@@ -154,11 +161,7 @@ def test_only_one_of_two_claims_wins(database: Database) -> None:
 
 def test_every_state_change_is_a_posting_log_row(database: Database) -> None:
     with database.session() as session:
-        source = source_row(session, "site", "https://news.example.com/feed", now=NOW)
-        (article,) = record_entries(session, source, [entry(1)], now=NOW)
-        (delivery,) = create_deliveries(
-            session, [article.row.id], ["tg"], status=DeliveryStatus.QUEUED, now=NOW, actor="t"
-        )
+        delivery = queued_delivery(session)
         session.commit()
         row = claim(session, delivery.id, now=NOW, actor="w")
         assert row is not None
@@ -238,11 +241,7 @@ def test_secrets_in_an_error_never_reach_the_database(database: Database) -> Non
     token = "123456:SECRET-token-value-for-this-test"
     REDACTOR.add(token)
     with database.session() as session:
-        source = source_row(session, "site", "https://news.example.com/feed", now=NOW)
-        (article,) = record_entries(session, source, [entry(1)], now=NOW)
-        (row,) = create_deliveries(
-            session, [article.row.id], ["tg"], status=DeliveryStatus.QUEUED, now=NOW, actor="t"
-        )
+        row = queued_delivery(session)
         transition(
             session,
             row,
