@@ -23,8 +23,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from syndicator.sandbox.base import Emulator, Fault, FaultKind, Form, StoredPost, Usage, parse_form
+from syndicator.sandbox.base import Emulator
 from syndicator.sandbox.credentials import SandboxCredentials
+from syndicator.sandbox.faults import Fault, FaultKind
+from syndicator.sandbox.forms import Form, parse_form
+from syndicator.sandbox.state import StoredPost, Usage
 
 _VERSION = re.compile(r"v([0-9]+)\.([0-9]+)")
 _OLDEST_LIVE_VERSION = (21, 0)

@@ -26,8 +26,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from syndicator.sandbox.base import Emulator, Fault, FaultKind, StoredPost, Usage, route_path
+from syndicator.sandbox.asgi import route_path
+from syndicator.sandbox.base import Emulator
 from syndicator.sandbox.credentials import SandboxCredentials
+from syndicator.sandbox.faults import Fault, FaultKind
+from syndicator.sandbox.state import StoredPost, Usage
 
 _REAL_ROOTS = ("https://api.twitter.com", "https://api.x.com")
 _MAX_CLOCK_SKEW = 300.0  # seconds

@@ -1,0 +1,93 @@
+"""What a tester can inflict on an emulator's API calls: queued faults and an enforced rate.
+
+Both are set through the control routes and apply to every network alike; each network only
+renders them in its own error shape (:meth:`~syndicator.sandbox.base.Emulator.fault_response`).
+Queued faults are taken one per API call, in order; the enforced rate is a token bucket every
+API call draws from. Clearing the emulator's posts leaves both in place.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+import threading
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+
+class FaultKind(enum.StrEnum):
+    RATE_LIMIT = "rate_limit"
+    SERVER_ERROR = "server_error"
+    EXPIRED_TOKEN = "expired_token"  # noqa: S105 (a fault name, not a password)
+    TIMEOUT = "timeout"  # answer late (the call is still carried out)
+    DROP = "drop"  # close the connection without an answer (the call is not carried out)
+
+
+@dataclass(frozen=True)
+class Fault:
+    kind: FaultKind
+    retry_after: float = 5.0  # seconds, for RATE_LIMIT
+    delay: float = 10.0  # seconds, for TIMEOUT
+
+    @property
+    def retry_after_seconds(self) -> int:
+        """Networks announce whole seconds; rounding up never invites an early retry."""
+        return max(0, math.ceil(self.retry_after))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"fault": str(self.kind), "retry_after": self.retry_after, "delay": self.delay}
+
+
+class TokenBucket:
+    """An enforced rate: ``burst`` calls at once, refilled at ``per_second``."""
+
+    def __init__(self, per_second: float, burst: int, now: float) -> None:
+        self.per_second = per_second
+        self.burst = burst
+        self._tokens = float(burst)
+        self._updated = now
+
+    def take(self, now: float) -> float:
+        """Takes a token: 0.0 if there was one, else the seconds until there will be."""
+        elapsed = max(0.0, now - self._updated)
+        self._tokens = min(float(self.burst), self._tokens + elapsed * self.per_second)
+        self._updated = now
+        if self._tokens >= 1.0:
+            self._tokens -= 1.0
+            return 0.0
+        return (1.0 - self._tokens) / self.per_second
+
+
+class FaultPlan:
+    """The faults queued for the next API calls and the enforced rate; safe from any thread."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._faults: deque[Fault] = deque()
+        self._bucket: TokenBucket | None = None
+
+    def add(self, fault: Fault, count: int) -> None:
+        with self._lock:
+            self._faults.extend([fault] * count)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def pending(self) -> list[Fault]:
+        with self._lock:
+            return list(self._faults)
+
+    def take(self) -> Fault | None:
+        with self._lock:
+            return self._faults.popleft() if self._faults else None
+
+    def set_rate(self, bucket: TokenBucket | None) -> None:
+        with self._lock:
+            self._bucket = bucket
+
+    def take_rate(self, now: float) -> float:
+        """0.0 if the call may go ahead now, else the seconds until it could."""
+        with self._lock:
+            return 0.0 if self._bucket is None else self._bucket.take(now)
