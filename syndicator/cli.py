@@ -220,25 +220,36 @@ def sandbox(
     port: Annotated[int, typer.Option(help="Port (0: any free port).")] = 8765,
 ) -> None:
     """Serve the emulators of the Telegram, X and Facebook APIs, for trying things safely."""
-    import uvicorn
-
+    from syndicator.daemon import install_stop_signals
     from syndicator.sandbox import DEMO_CREDENTIALS, build_sandbox_app
-    from syndicator.serving import bind
+    from syndicator.serving import bind, serve_until
 
     setup_logging("INFO")
     sock = bind(host, port)
     url = "http://{}:{}".format(*sock.getsockname()[:2])
     creds = DEMO_CREDENTIALS
     out.print(
-        f"Emulators at {url}:\n"
-        f"  Telegram  api_base_url = {url}/telegram   token {creds.telegram_bot_token}\n"
-        f"  X         api_base_url = {url}/x          consumer key {creds.x_consumer_key}\n"
-        f"  Facebook  api_base_url = {url}/facebook   page {creds.facebook_page_id}\n"
-        f"What they received: {url}/<network>/__sandbox/posts",
+        f"Emulators at {url} (Ctrl+C stops them). Point a channel's api_base_url at:\n"
+        f"  Telegram  {url}/telegram\n  X         {url}/x\n  Facebook  {url}/facebook\n"
+        f"What each received: {url}/<telegram|x|facebook>/__sandbox/posts\n"
+        "The sandbox accepts only its own (public, made-up) credentials:\n"
+        f"  export TELEGRAM_BOT_TOKEN='{creds.telegram_bot_token}'\n"
+        f"  export X_CONSUMER_KEY='{creds.x_consumer_key}' "
+        f"X_CONSUMER_SECRET='{creds.x_consumer_secret}'\n"
+        f"  export X_ACCESS_TOKEN='{creds.x_access_token}' "
+        f"X_ACCESS_TOKEN_SECRET='{creds.x_access_token_secret}'\n"
+        f"  export FACEBOOK_PAGE_TOKEN='{creds.facebook_page_token}'   "
+        f'# page_id = "{creds.facebook_page_id}"',
         highlight=False,
+        soft_wrap=True,
     )
-    config = uvicorn.Config(build_sandbox_app(creds), log_config=None, access_log=False)
-    uvicorn.Server(config).run(sockets=[sock])
+
+    async def serve() -> None:
+        stop = asyncio.Event()
+        install_stop_signals(stop)
+        await serve_until(build_sandbox_app(creds), sock, stop)
+
+    asyncio.run(serve())
 
 
 def version_callback(value: bool) -> None:

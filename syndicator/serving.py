@@ -8,8 +8,10 @@ in a thread of its own (tests, ``syndicator sandbox``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import threading
+from collections.abc import Iterator
 from types import TracebackType
 
 import uvicorn
@@ -39,10 +41,32 @@ def _url(sock: socket.socket) -> str:
     return f"http://{host}:{port}"
 
 
+class _Server(uvicorn.Server):
+    """A uvicorn server that leaves signals to its host process.
+
+    uvicorn would take SIGINT/SIGTERM for itself and stop serving at once; the daemon must
+    first finish the posts under way (which may be talking to this very server).
+    """
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
 def _server(app: ASGIApp) -> uvicorn.Server:
     # No uvicorn logging config and no access log: request paths can hold a bot token.
     config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="off")
-    return uvicorn.Server(config)
+    return _Server(config)
+
+
+async def serve_until(app: ASGIApp, sock: socket.socket, stop: asyncio.Event) -> None:
+    """Serve ``app`` on ``sock`` until ``stop`` is set."""
+    served = ServedApp(app, sock)
+    await served.start()
+    try:
+        await stop.wait()
+    finally:
+        await served.stop()
 
 
 class ServedApp:

@@ -211,3 +211,32 @@ def test_a_bad_config_line_names_the_file_and_key(tmp_path: Path) -> None:
     result = syndicator("run", "--once", "--config", str(config))
     assert result.returncode == 2
     assert f"{config}: channels[0].chat_id: field required" in result.stderr.replace("\n", "")
+
+
+def test_no_secret_appears_even_in_debug_logs(
+    tmp_path: Path, site: NewsSite, sandbox: Sandbox
+) -> None:
+    site.add("Airline adds direct flights")
+    config = write_config(tmp_path, feed=site.feed_url, sandbox=sandbox.url)
+    env = sandbox_env()
+    result = syndicator("run", "--once", "--config", str(config), "--log-level", "DEBUG", env=env)
+    assert result.returncode == 0, result.stderr
+    output = result.stdout + result.stderr
+    assert "/sendMessage" in output  # the libraries did log their request URLs...
+    assert "[REDACTED]" in output  # ...with the token masked
+    database = (tmp_path / "data" / "syndicator.db").read_bytes()
+    for secret in env.values():
+        assert secret not in output
+        assert secret.encode() not in database
+
+
+def test_db_upgrade_creates_the_schema_and_can_run_again(tmp_path: Path, sandbox: Sandbox) -> None:
+    config = write_config(tmp_path, feed="feed.xml", sandbox=sandbox.url)
+    for _ in range(2):
+        result = syndicator("db", "upgrade", "--config", str(config))
+        assert result.returncode == 0, result.stderr
+        assert "is up to date" in result.stdout
+    tables = sqlite3.connect(tmp_path / "data" / "syndicator.db").execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
+    )
+    assert {"sources", "articles", "deliveries", "delivery_events"} <= {t for (t,) in tables}
