@@ -22,10 +22,13 @@ import httpx
 from syndicator import __version__
 from syndicator.errors import FeedError
 from syndicator.records import FeedEntry
-from syndicator.sources.parse import parse_feed
+from syndicator.sources.parse import ParsedFeed, parse_feed
 
 MAX_BYTES = 10 * 1024 * 1024
 USER_AGENT = f"syndicator/{__version__} (+https://github.com/syndicator-news/syndicator)"
+
+
+NOTHING = ParsedFeed(())
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,11 +36,20 @@ class FeedFetch:
     """What one poll of a feed found."""
 
     not_modified: bool  # True on HTTP 304: nothing parsed
-    entries: tuple[FeedEntry, ...]  # in the feed's own order
     etag: str | None  # to send next time (If-None-Match)
     last_modified: str | None  # to send next time (If-Modified-Since)
     status: int | None  # HTTP status; None for a local file
-    problems: tuple[str, ...]  # notes for the feed's health page: what was skipped or repaired
+    feed: ParsedFeed = NOTHING  # entries, notes and links; empty when not modified
+
+    @property
+    def entries(self) -> tuple[FeedEntry, ...]:
+        """In the feed's own order."""
+        return self.feed.entries
+
+    @property
+    def problems(self) -> tuple[str, ...]:
+        """Notes for the feed's health page: what was skipped or repaired."""
+        return self.feed.problems
 
 
 def http_client() -> httpx.AsyncClient:
@@ -69,8 +81,8 @@ async def fetch_feed(
         return await _fetch_http(client, location, etag, last_modified)
     if scheme == "file" or len(scheme) <= 1:  # one letter: a Windows drive
         content, base_url = await asyncio.to_thread(_read_file, location)
-        entries, problems = await _parse_off_loop(location, content, base_url, None, None)
-        return FeedFetch(False, entries, None, None, None, problems)
+        feed = await _parse_off_loop(location, content, base_url, None, None)
+        return FeedFetch(False, None, None, None, feed)
     raise FeedError(location, f"unsupported scheme {scheme!r}: only http(s) and files are read")
 
 
@@ -89,7 +101,7 @@ async def _fetch_http(
                 # A 304 may omit the validators; the ones sent are still the current ones.
                 etag = response.headers.get("ETag", etag)
                 last_modified = response.headers.get("Last-Modified", last_modified)
-                return FeedFetch(True, (), etag, last_modified, status, ())
+                return FeedFetch(True, etag, last_modified, status)
             if not 200 <= status < 300:
                 phrase = response.reason_phrase or _standard_phrase(status)
                 raise FeedError(url, f"HTTP {status} {phrase}".strip(), status=status)
@@ -100,9 +112,9 @@ async def _fetch_http(
         raise FeedError(url, f"invalid URL: {e}") from e
     base_url = str(response.url)  # after redirects: relative links are relative to this
     content_type = response.headers.get("Content-Type")
-    entries, problems = await _parse_off_loop(url, content, base_url, content_type, status)
+    feed = await _parse_off_loop(url, content, base_url, content_type, status)
     etag, last_modified = response.headers.get("ETag"), response.headers.get("Last-Modified")
-    return FeedFetch(False, entries, etag, last_modified, status, problems)
+    return FeedFetch(False, etag, last_modified, status, feed)
 
 
 async def _read_capped(response: httpx.Response, url: str) -> bytes:
@@ -177,7 +189,7 @@ def _read_file(location: str) -> tuple[bytes, str]:
 
 async def _parse_off_loop(
     location: str, content: bytes, base_url: str, content_type: str | None, status: int | None
-) -> tuple[tuple[FeedEntry, ...], tuple[str, ...]]:
+) -> ParsedFeed:
     try:
         return await asyncio.to_thread(
             parse_feed, content, base_url=base_url, content_type=content_type
@@ -186,4 +198,4 @@ async def _parse_off_loop(
         raise FeedError(location, e.reason, status=status) from e
 
 
-__all__ = ["FeedFetch", "fetch_feed", "http_client", "parse_feed"]
+__all__ = ["FeedFetch", "ParsedFeed", "fetch_feed", "http_client", "parse_feed"]

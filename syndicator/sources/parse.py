@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import xml.sax
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urljoin
@@ -23,9 +24,17 @@ from syndicator.sources.urls import is_http_url
 _TITLE_FALLBACK_CHARS = 120
 
 
-def parse_feed(
-    content: bytes, *, base_url: str, content_type: str | None = None
-) -> tuple[tuple[FeedEntry, ...], tuple[str, ...]]:
+@dataclass(frozen=True, slots=True)
+class ParsedFeed:
+    """What a feed document holds for us: its entries, notes, and where to subscribe."""
+
+    entries: tuple[FeedEntry, ...]
+    problems: tuple[str, ...] = ()
+    hub: str | None = None  # a WebSub hub the feed advertises (rel="hub")
+    self_url: str | None = None  # the feed's own canonical URL (rel="self"), the WebSub topic
+
+
+def parse_feed(content: bytes, *, base_url: str, content_type: str | None = None) -> ParsedFeed:
     """The entries of an RSS or Atom document, and notes on what was skipped or repaired.
 
     Relative links resolve against ``base_url``. Without a ``content_type`` the document's
@@ -49,7 +58,17 @@ def parse_feed(
             entries.append(entry)
         else:
             problems.append(f"entry {number} ({_identify(raw)}) {entry}: skipped")
-    return tuple(entries), tuple(problems)
+    hub, self_url = _feed_link(parsed, "hub", base_url), _feed_link(parsed, "self", base_url)
+    return ParsedFeed(tuple(entries), tuple(problems), hub, self_url)
+
+
+def _feed_link(parsed: Mapping[str, Any], rel: str, base_url: str) -> str | None:
+    """The first feed-level link with this ``rel`` (Atom or atom:link in RSS), absolute."""
+    for link in parsed.get("feed", {}).get("links", []):
+        if link.get("rel") == rel and link.get("href"):
+            url = urljoin(base_url, link["href"])
+            return url if is_http_url(url) else None
+    return None
 
 
 def _repair_note(bozo: Exception) -> str:

@@ -367,7 +367,7 @@ def test_video_media_content_is_not_taken_for_the_picture() -> None:
           <media:content url="https://cdn.e.com/clip.jpg" type="image/jpeg"/>
         </item>""")
 
-    entries, _ = parse_feed(feed, base_url="https://e.com/feed.xml")
+    entries = parse_feed(feed, base_url="https://e.com/feed.xml").entries
 
     assert entries[0].image_url == "https://cdn.e.com/clip.jpg"
 
