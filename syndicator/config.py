@@ -72,6 +72,38 @@ class DaemonConfig(_Section):
     """How often the dispatcher looks for due deliveries (it also runs right after a poll)."""
 
 
+class PollingConfig(_Section):
+    """How feeds are fetched: politely, and without letting one feed hurt the others."""
+
+    max_connections: int = Field(default=64, ge=1)
+    max_per_host: int = Field(default=4, ge=1)
+    connect_timeout: Duration = timedelta(seconds=10)
+    read_timeout: Duration = timedelta(seconds=30)
+    max_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    jitter: Duration = timedelta(seconds=5)
+    max_backoff: Duration = timedelta(hours=6)
+
+
+class HttpConfig(_Section):
+    """The daemon's HTTP listener (WebSub callbacks), started when something needs it."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+
+
+class WebSubConfig(_Section):
+    callback_base: str | None = None
+    """Public URL at which hubs reach this daemon's listener; WebSub is off without it."""
+    lease: Duration = timedelta(days=1)
+
+    @field_validator("callback_base")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://[^/\s]+", value):
+            raise ValueError("must be an http(s) URL")
+        return value.rstrip("/") if value else value
+
+
 class SourceConfig(_Section):
     name: Name
     feed: str
@@ -79,6 +111,25 @@ class SourceConfig(_Section):
     attribution: str = Field(min_length=1)
     channels: list[Name] = Field(min_length=1)
     backfill: int = Field(default=0, ge=0)
+    include_categories: list[str] = Field(default_factory=list)
+    exclude_categories: list[str] = Field(default_factory=list)
+    include: list[str] = Field(default_factory=list)
+    """Keywords, or ``/regular expressions/``, one of which the title or summary must hold."""
+    exclude: list[str] = Field(default_factory=list)
+    max_age: Duration | None = None
+
+    @field_validator("include", "exclude")
+    @classmethod
+    def _patterns_compile(cls, values: list[str]) -> list[str]:
+        for value in values:
+            if len(value) > 2 and value.startswith("/") and value.endswith("/"):
+                try:
+                    re.compile(value[1:-1])
+                except re.error as exc:
+                    raise ValueError(f"{value}: not a regular expression: {exc}") from None
+            elif not value.strip():
+                raise ValueError("empty keyword")
+        return values
 
     @field_validator("every")
     @classmethod
@@ -148,6 +199,9 @@ class Settings(_Section):
     templates_dir: Path | None = None
     database: DatabaseConfig = DatabaseConfig()
     daemon: DaemonConfig = DaemonConfig()
+    polling: PollingConfig = PollingConfig()
+    http: HttpConfig = HttpConfig()
+    websub: WebSubConfig = WebSubConfig()
     sources: list[SourceConfig] = Field(default_factory=list)
     channels: list[ChannelConfig] = Field(default_factory=list)
     source_file: str = Field(default="<settings>", exclude=True)

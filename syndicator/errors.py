@@ -39,10 +39,18 @@ class ConfigError(SyndicatorError, ValueError):
 class FeedError(SyndicatorError):
     """A feed could not be fetched or read at all."""
 
-    def __init__(self, feed: str, reason: str, *, status: int | None = None) -> None:
+    def __init__(
+        self,
+        feed: str,
+        reason: str,
+        *,
+        status: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
         self.feed = feed
         self.reason = reason
         self.status = status
+        self.retry_after = retry_after  # seconds the server asked us to wait (429/503)
         super().__init__(f"{feed}: {reason}")
 
 

@@ -13,6 +13,8 @@ import http
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 from urllib.request import url2pathname
@@ -104,7 +106,11 @@ async def _fetch_http(
                 return FeedFetch(True, etag, last_modified, status)
             if not 200 <= status < 300:
                 phrase = response.reason_phrase or _standard_phrase(status)
-                raise FeedError(url, f"HTTP {status} {phrase}".strip(), status=status)
+                wait = retry_after(response.headers.get("Retry-After"))
+                reason = f"HTTP {status} {phrase}".strip()
+                if wait is not None:
+                    reason += f" (asked to retry after {wait:.0f} s)"
+                raise FeedError(url, reason, status=status, retry_after=wait)
             content = await _read_capped(response, url)
     except httpx.HTTPError as e:
         raise FeedError(url, _transport_reason(url, e)) from e
@@ -115,6 +121,22 @@ async def _fetch_http(
     feed = await _parse_off_loop(url, content, base_url, content_type, status)
     etag, last_modified = response.headers.get("ETag"), response.headers.get("Last-Modified")
     return FeedFetch(False, etag, last_modified, status, feed)
+
+
+def retry_after(header: str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header: delta-seconds or an HTTP date."""
+    if not header:
+        return None
+    value = header.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
 async def _read_capped(response: httpx.Response, url: str) -> bytes:

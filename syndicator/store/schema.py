@@ -71,15 +71,24 @@ class SourceRow(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # When the next poll may happen: set by backoff after failures and by Retry-After.
+    next_poll_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    articles_seen: Mapped[int] = mapped_column(Integer, default=0)
+    # WebSub: the hub and topic the feed advertises, and our subscription's state.
+    hub_url: Mapped[str | None] = mapped_column(Text)
+    websub_topic: Mapped[str | None] = mapped_column(Text)
+    websub_state: Mapped[str | None] = mapped_column(String(16))
+    websub_lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    websub_error: Mapped[str | None] = mapped_column(Text)
 
 
 class ArticleRow(Base):
-    """One article; unique per source by guid and by normalised URL."""
+    """One article: unique per source by guid, and across all sources by normalised URL."""
 
     __tablename__ = "articles"
     __table_args__ = (
         UniqueConstraint("source_id", "guid", name="uq_articles_source_guid"),
-        UniqueConstraint("source_id", "url_key", name="uq_articles_source_url_key"),
+        UniqueConstraint("url_key", name="uq_articles_url_key"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -94,8 +103,24 @@ class ArticleRow(Base):
     image_url: Mapped[str | None] = mapped_column(Text)
     author: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     source: Mapped[SourceRow] = relationship()
+
+
+class ArticleEventRow(Base):
+    """What happened to an article besides its deliveries: updated, seen in another source."""
+
+    __tablename__ = "article_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    article_id: Mapped[int] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), index=True
+    )
+    source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    kind: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[str | None] = mapped_column(Text)
 
 
 class DeliveryRow(Base):
