@@ -3,6 +3,7 @@
     SyndicatorError
     ├── ConfigError (ValueError)        a configuration file is wrong: file, key path, reason
     ├── FeedError                       a feed could not be fetched or parsed: carries the feed
+    ├── PageError                       an article page could not be read: carries the URL
     ├── TemplateError (ValueError)      a template does not compile or render: file and line
     ├── FormattingError (ValueError)    an article cannot be made into a post that fits
     └── PublishError                    a network refused or failed a post; ``kind`` says what to do
@@ -52,6 +53,16 @@ class FeedError(SyndicatorError):
         self.status = status
         self.retry_after = retry_after  # seconds the server asked us to wait (429/503)
         super().__init__(f"{feed}: {reason}")
+
+
+class PageError(SyndicatorError):
+    """An article's web page could not be fetched or read as an article."""
+
+    def __init__(self, url: str, reason: str, *, status: int | None = None) -> None:
+        self.url = url
+        self.reason = reason
+        self.status = status
+        super().__init__(f"{url}: {reason}")
 
 
 class TemplateError(SyndicatorError, ValueError):
