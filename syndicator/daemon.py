@@ -66,7 +66,7 @@ class Daemon:
         self.settings = settings
         self.channels = channels
         self.actor = actor or worker_id()
-        self.poller = Poller(db, client, actor=self.actor, clock=clock)
+        self.poller = Poller(db, client, actor=self.actor, clock=clock, config=settings.polling)
         self.dispatcher = Dispatcher(
             db, settings, channels, formatter, actor=self.actor, clock=clock
         )
@@ -130,7 +130,11 @@ class Daemon:
         for i, source in enumerate(self.settings.sources):
             scheduler.add_job(
                 self._tracked(self._poll_job(i)),
-                IntervalTrigger(seconds=source.every.total_seconds(), timezone=UTC),
+                IntervalTrigger(
+                    seconds=source.every.total_seconds(),
+                    timezone=UTC,
+                    jitter=int(self.settings.polling.jitter.total_seconds()) or None,
+                ),
                 id=f"poll:{source.name}",
                 name=f"poll {source.name}",
                 next_run_time=now + timedelta(milliseconds=100 * i),
@@ -188,6 +192,13 @@ async def open_daemon(
     channels = {c.name: build_channel(c, dict(secrets[c.name])) for c in settings.channels}
     for channel in channels.values():
         stack.push_async_callback(channel.close)
-    client = await stack.enter_async_context(http_client())
+    polling = settings.polling
+    client = await stack.enter_async_context(
+        http_client(
+            connect_timeout=polling.connect_timeout.total_seconds(),
+            read_timeout=polling.read_timeout.total_seconds(),
+            max_connections=polling.max_connections,
+        )
+    )
     log.info("database %s is up to date", db.display_url)
     return Daemon(settings, db, channels, formatter, client)

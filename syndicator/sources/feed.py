@@ -54,11 +54,14 @@ class FeedFetch:
         return self.feed.problems
 
 
-def http_client() -> httpx.AsyncClient:
+def http_client(
+    *, connect_timeout: float = 10.0, read_timeout: float = 30.0, max_connections: int = 100
+) -> httpx.AsyncClient:
     """The one client every feed is fetched with; the caller closes it."""
     return httpx.AsyncClient(
         headers={"User-Agent": USER_AGENT},
-        timeout=httpx.Timeout(30.0, connect=10.0),
+        timeout=httpx.Timeout(read_timeout, connect=connect_timeout),
+        limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=20),
         follow_redirects=True,
         max_redirects=5,
         http1=True,
@@ -72,15 +75,16 @@ async def fetch_feed(
     *,
     etag: str | None = None,
     last_modified: str | None = None,
+    max_bytes: int = MAX_BYTES,
 ) -> FeedFetch:
     """Read the feed at ``location``: an http(s) URL, a ``file:`` URL or a local path.
 
     ``etag`` and ``last_modified`` are the previous fetch's, for a conditional GET; a local
-    file is always read in full.
+    file is always read in full. A body over ``max_bytes`` (after decompression) is refused.
     """
     scheme = urlsplit(location).scheme.lower()
     if scheme in ("http", "https"):
-        return await _fetch_http(client, location, etag, last_modified)
+        return await _fetch_http(client, location, etag, last_modified, max_bytes)
     if scheme == "file" or len(scheme) <= 1:  # one letter: a Windows drive
         content, base_url = await asyncio.to_thread(_read_file, location)
         feed = await _parse_off_loop(location, content, base_url, None, None)
@@ -89,7 +93,11 @@ async def fetch_feed(
 
 
 async def _fetch_http(
-    client: httpx.AsyncClient, url: str, etag: str | None, last_modified: str | None
+    client: httpx.AsyncClient,
+    url: str,
+    etag: str | None,
+    last_modified: str | None,
+    max_bytes: int,
 ) -> FeedFetch:
     headers = {}
     if etag:
@@ -111,7 +119,7 @@ async def _fetch_http(
                 if wait is not None:
                     reason += f" (asked to retry after {wait:.0f} s)"
                 raise FeedError(url, reason, status=status, retry_after=wait)
-            content = await _read_capped(response, url)
+            content = await _read_capped(response, url, max_bytes)
     except httpx.HTTPError as e:
         raise FeedError(url, _transport_reason(url, e)) from e
     except httpx.InvalidURL as e:
@@ -139,17 +147,22 @@ def retry_after(header: str | None, now: datetime | None = None) -> float | None
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
-async def _read_capped(response: httpx.Response, url: str) -> bytes:
-    """The body, refused as soon as it is known to exceed ``MAX_BYTES``: no feed is that big."""
+async def _read_capped(response: httpx.Response, url: str, max_bytes: int) -> bytes:
+    """The body, refused as soon as it is known to exceed ``max_bytes``: no feed is that big."""
+    too_large = f"response larger than {_size(max_bytes)}"
     declared = response.headers.get("Content-Length", "")
-    if declared.isdigit() and int(declared) > MAX_BYTES:
-        raise FeedError(url, "response larger than 10 MiB", status=response.status_code)
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise FeedError(url, too_large, status=response.status_code)
     body = bytearray()
     async for chunk in response.aiter_bytes():  # decoded: a gzip bomb is caught here too
         body += chunk
-        if len(body) > MAX_BYTES:
-            raise FeedError(url, "response larger than 10 MiB", status=response.status_code)
+        if len(body) > max_bytes:
+            raise FeedError(url, too_large, status=response.status_code)
     return bytes(body)
+
+
+def _size(n: int) -> str:
+    return f"{n / 1024 / 1024:g} MiB" if n >= 1024 * 1024 else f"{n / 1024:g} KiB"
 
 
 def _standard_phrase(status: int) -> str:

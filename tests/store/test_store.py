@@ -41,7 +41,7 @@ def entry(n: int, **changes: object) -> FeedEntry:
 def queued_delivery(session: Session, channel: str = "tg") -> DeliveryRow:
     """A source, one article and its delivery to ``channel``, queued."""
     source = source_row(session, "site", "https://news.example.com/feed", now=NOW)
-    (article,) = record_entries(session, source, [entry(1)], now=NOW)
+    (article,) = record_entries(session, source, [entry(1)], now=NOW).candidates
     (delivery,) = create_deliveries(
         session, [article.row.id], [channel], status=DeliveryStatus.QUEUED, now=NOW, actor="t"
     )
@@ -62,7 +62,7 @@ def test_upgrade_twice_is_harmless(database: Database) -> None:
 def test_an_entry_is_recorded_once_by_guid_and_by_normalised_url(database: Database) -> None:
     with database.session() as session:
         source = source_row(session, "site", "https://news.example.com/feed", now=NOW)
-        first = record_entries(session, source, [entry(1), entry(2)], now=NOW)
+        first = record_entries(session, source, [entry(1), entry(2)], now=NOW).candidates
         again = record_entries(
             session,
             source,
@@ -72,7 +72,7 @@ def test_an_entry_is_recorded_once_by_guid_and_by_normalised_url(database: Datab
                 entry(3),
             ],
             now=NOW,
-        )
+        ).candidates
         session.commit()
         titles = session.scalars(select(ArticleRow.title).order_by(ArticleRow.id)).all()
     assert [a.row.title for a in first] == ["Story 1", "Story 2"]
@@ -83,7 +83,7 @@ def test_an_entry_is_recorded_once_by_guid_and_by_normalised_url(database: Datab
 def test_duplicates_within_one_feed_count_once(database: Database) -> None:
     with database.session() as session:
         source = source_row(session, "site", "https://news.example.com/feed", now=NOW)
-        new = record_entries(session, source, [entry(1), entry(1)], now=NOW)
+        new = record_entries(session, source, [entry(1), entry(1)], now=NOW).candidates
         session.commit()
     assert len(new) == 1
 
@@ -114,7 +114,7 @@ def test_the_database_refuses_a_second_delivery_for_an_article_and_channel(
 ) -> None:
     with database.session() as session:
         source = source_row(session, "site", "https://news.example.com/feed", now=NOW)
-        (article,) = record_entries(session, source, [entry(1)], now=NOW)
+        (article,) = record_entries(session, source, [entry(1)], now=NOW).candidates
         create_deliveries(
             session, [article.row.id], ["tg"], status=DeliveryStatus.QUEUED, now=NOW, actor="t"
         )
@@ -136,7 +136,7 @@ def test_the_database_refuses_a_second_delivery_for_an_article_and_channel(
 def test_creating_deliveries_again_adds_nothing(database: Database) -> None:
     with database.session() as session:
         source = source_row(session, "site", "https://news.example.com/feed", now=NOW)
-        (article,) = record_entries(session, source, [entry(1)], now=NOW)
+        (article,) = record_entries(session, source, [entry(1)], now=NOW).candidates
         args = {"status": DeliveryStatus.QUEUED, "now": NOW, "actor": "t"}
         made = create_deliveries(session, [article.row.id], ["tg", "x"], **args)  # type: ignore[arg-type]
         again = create_deliveries(session, [article.row.id], ["tg", "x", "fb"], **args)  # type: ignore[arg-type]
@@ -203,7 +203,7 @@ def test_every_state_change_is_a_posting_log_row(database: Database) -> None:
 def test_the_log_filters_by_channel_and_status_newest_first(database: Database) -> None:
     with database.session() as session:
         source = source_row(session, "site", "https://news.example.com/feed", now=NOW)
-        articles = record_entries(session, source, [entry(1), entry(2)], now=NOW)
+        articles = record_entries(session, source, [entry(1), entry(2)], now=NOW).candidates
         ids = [a.row.id for a in articles]
         rows = create_deliveries(
             session, ids, ["tg", "x"], status=DeliveryStatus.QUEUED, now=NOW, actor="t"
@@ -230,7 +230,7 @@ def test_the_log_filters_by_channel_and_status_newest_first(database: Database) 
 def test_newest_first_uses_published_time_over_feed_order(database: Database) -> None:
     with database.session() as session:
         source = source_row(session, "site", "https://news.example.com/feed", now=NOW)
-        new = record_entries(session, source, [entry(3), entry(1), entry(2)], now=NOW)
+        new = record_entries(session, source, [entry(3), entry(1), entry(2)], now=NOW).candidates
         session.commit()
     assert [a.row.title for a in newest_first(new)] == ["Story 1", "Story 2", "Story 3"]
 
