@@ -6,7 +6,7 @@ import asyncio
 import json
 import logging
 from contextlib import AsyncExitStack
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -210,6 +210,68 @@ def show_log(
             f"[{style}]{entry.status}[/]" if style else entry.status,
             entry.article_title,
             outcome,
+        )
+    out.print(table)
+
+
+def _ago(moment: datetime | None, now: datetime) -> str:
+    if moment is None:
+        return "never"
+    seconds = (now - moment).total_seconds()
+    if seconds < 0:
+        return f"in {_span(-seconds)}"
+    return f"{_span(seconds)} ago"
+
+
+def _span(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f}s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f}m"
+    if seconds < 172800:
+        return f"{seconds / 3600:.0f}h"
+    return f"{seconds / 86400:.0f}d"
+
+
+@app.command("sources")
+def show_sources(
+    config: ConfigOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+) -> None:
+    """Each source's health: last success, last error, failures in a row, articles seen."""
+    from syndicator.store.sources import SourceHealth, source_health
+
+    try:
+        settings = _settings(config) or _demo_settings()
+    except SyndicatorError as exc:
+        raise _fail(exc) from None
+    database = Database(settings.database_url)
+    database.upgrade()
+    with database.session() as session:
+        known = {h.name: h for h in source_health(session)}
+    health = [
+        known.get(s.name)
+        or SourceHealth(s.name, s.feed, None, None, None, None, 0, None, 0, None)
+        for s in settings.sources
+    ]
+    if as_json:
+        for item in health:
+            typer.echo(json.dumps(item.as_json(), ensure_ascii=False))
+        return
+    now = datetime.now(UTC)
+    table = Table(title=f"Sources ({len(health)})", title_justify="left")
+    for column in ("source", "last success", "failures", "HTTP", "seen", "next poll", "last error"):
+        table.add_column(column, overflow="fold")
+    for item in health:
+        failing = item.consecutive_failures > 0
+        table.add_row(
+            item.name,
+            _ago(item.last_success_at, now),
+            f"[bold red]{item.consecutive_failures}[/]" if failing else "0",
+            str(item.last_status or ""),
+            str(item.articles_seen),
+            _ago(item.next_poll_at, now) if item.next_poll_at else "on schedule",
+            item.last_error or "",
         )
     out.print(table)
 

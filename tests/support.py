@@ -6,6 +6,8 @@ under test talks to them over real HTTP on 127.0.0.1.
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
 import os
 import subprocess
 import sys
@@ -39,17 +41,29 @@ class Story:
     title: str
     summary: str = "A short summary of the story."
     published: datetime = field(default_factory=lambda: datetime.now(UTC))
+    categories: tuple[str, ...] = ()
 
 
 class NewsSite:
-    """A news site with an RSS feed at ``/feed.xml`` that a test adds stories to."""
+    """A news site with an RSS feed at ``/feed.xml`` that a test adds stories to.
+
+    It answers conditional GETs (ETag), and a test can make it fail (``fail_with``) or slow
+    (``delay``); it counts requests and the most it served at once.
+    """
 
     def __init__(self, host: str = "https://www.eurasia-news.com") -> None:
         self.host = host
         self.stories: list[Story] = []
         self.requests = 0
+        self.conditional_hits = 0
+        self.busiest = 0
+        self.delay = 0.0
+        self.fail_with: tuple[int, dict[str, str]] | None = None
+        self._serving = 0
         self._lock = threading.Lock()
-        self.server = ThreadedServer(Starlette(routes=[Route("/feed.xml", self._feed)]))
+        self.server = ThreadedServer(
+            Starlette(routes=[Route("/feed.xml", self._feed), Route("/{name}.xml", self._feed)])
+        )
 
     def url_of(self, story: Story) -> str:
         return f"{self.host}/news/{story.slug}"
@@ -58,7 +72,8 @@ class NewsSite:
         with self._lock:
             slug = f"{len(self.stories) + 1:04d}-story"
             when = datetime(2026, 11, 28, 8, 0, tzinfo=UTC) + timedelta(minutes=len(self.stories))
-            story = Story(slug=slug, title=title, published=when, **fields)
+            fields.setdefault("published", when)
+            story = Story(slug=slug, title=title, **fields)
             self.stories.append(story)
         return story
 
@@ -66,7 +81,8 @@ class NewsSite:
         items = "".join(
             f"<item><title>{escape(s.title)}</title><link>{self.url_of(s)}</link>"
             f"<guid>{self.url_of(s)}</guid><description>{escape(s.summary)}</description>"
-            f"<pubDate>{format_datetime(s.published)}</pubDate></item>"
+            + "".join(f"<category>{escape(c)}</category>" for c in s.categories)
+            + f"<pubDate>{format_datetime(s.published)}</pubDate></item>"
             for s in reversed(self.stories)
         )
         return (
@@ -77,8 +93,24 @@ class NewsSite:
     async def _feed(self, request: Request) -> Response:
         with self._lock:
             self.requests += 1
-            body = self.rss()
-        return Response(body, media_type="application/rss+xml")
+            self._serving += 1
+            self.busiest = max(self.busiest, self._serving)
+            body, failure = self.rss(), self.fail_with
+        try:
+            if self.delay:
+                await asyncio.sleep(self.delay)
+            if failure is not None:
+                status, headers = failure
+                return Response("unavailable", status_code=status, headers=headers)
+            etag = '"' + hashlib.sha256(body.encode()).hexdigest()[:16] + '"'
+            if request.headers.get("if-none-match") == etag:
+                with self._lock:
+                    self.conditional_hits += 1
+                return Response(status_code=304, headers={"ETag": etag})
+            return Response(body, media_type="application/rss+xml", headers={"ETag": etag})
+        finally:
+            with self._lock:
+                self._serving -= 1
 
     @property
     def feed_url(self) -> str:
@@ -149,6 +181,8 @@ def write_config(
     backfill: int = 10,
     every: str = "1s",
     extra: str = "",
+    source_options: str = "",
+    more_sources: str = "",
 ) -> Path:
     path = directory / "syndicator.toml"
     path.write_text(
@@ -166,6 +200,8 @@ every = "{every}"
 attribution = "{attribution}"
 channels = ["telegram", "x", "facebook"]
 backfill = {backfill}
+{source_options}
+{more_sources}
 
 [[channels]]
 name = "telegram"

@@ -63,6 +63,8 @@ def create_deliveries(
             channel=channel,
             status=status.value,
             attempts=0,
+            # Why it will not be sent, shown in the posting log beside the state.
+            error=detail if status is DeliveryStatus.SKIPPED else None,
             created_at=now,
             updated_at=now,
         )

@@ -240,3 +240,57 @@ def test_db_upgrade_creates_the_schema_and_can_run_again(tmp_path: Path, sandbox
         "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
     )
     assert {"sources", "articles", "deliveries", "delivery_events"} <= {t for (t,) in tables}
+
+
+def test_sources_shows_each_feeds_health(tmp_path: Path, site: NewsSite, sandbox: Sandbox) -> None:
+    site.add("Tram line approved")
+    broken = "http://127.0.0.1:9/feed.xml"
+    config = write_config(
+        tmp_path,
+        feed=site.feed_url,
+        sandbox=sandbox.url,
+        more_sources=f"""
+[[sources]]
+name = "broken"
+feed = "{broken}"
+attribution = "Broken"
+channels = ["x"]
+""",
+    )
+    syndicator("run", "--once", "--config", str(config), env=sandbox_env())
+    listed = syndicator("sources", "--json", "--config", str(config))
+    assert listed.returncode == 0, listed.stderr
+    health = {row["name"]: row for row in map(json.loads, listed.stdout.splitlines())}
+    assert health["eurasia-news"]["last_status"] == 200
+    assert health["eurasia-news"]["articles_seen"] == 1
+    assert health["eurasia-news"]["consecutive_failures"] == 0
+    assert health["broken"]["consecutive_failures"] == 1
+    assert "connection refused" in health["broken"]["last_error"]
+    assert health["broken"]["next_poll_at"] is not None
+    table = syndicator("sources", "--config", str(config))
+    assert "broken" in table.stdout and "connection refused" in table.stdout
+
+
+def test_skipped_entries_show_their_reason_in_the_log(
+    tmp_path: Path, site: NewsSite, sandbox: Sandbox
+) -> None:
+    site.add("Derby ends in a draw", categories=("Sport",))
+    site.add("Budget passes")
+    config = write_config(
+        tmp_path,
+        feed=site.feed_url,
+        sandbox=sandbox.url,
+        source_options='exclude_categories = ["Sport"]',
+    )
+    assert syndicator("run", "--once", "--config", str(config), env=sandbox_env()).returncode == 0
+    skipped = [
+        json.loads(line)
+        for line in syndicator(
+            "log", "--json", "--status", "skipped", "--config", str(config)
+        ).stdout.splitlines()
+    ]
+    assert {(r["article_title"], r["error"]) for r in skipped} == {
+        ("Derby ends in a draw", "filtered: category 'sport' is excluded")
+    }
+    assert len(skipped) == 3  # one per channel
+    assert [len(sandbox.posts(n)) for n in NETWORKS] == [1, 1, 1]

@@ -1,0 +1,192 @@
+"""Polling as a feed's owner would judge it: polite, resilient, and honest about health."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from syndicator.config import PollingConfig, SourceConfig
+from syndicator.polling import Poller, PollReport, next_poll_after_failure
+from syndicator.sources.feed import http_client
+from syndicator.store import Database
+from syndicator.store.schema import DeliveryRow
+from syndicator.store.sources import source_health
+from tests.support import NewsSite
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, delta: timedelta) -> None:
+        self.now += delta
+
+
+@pytest.fixture
+def site() -> Iterator[NewsSite]:
+    with NewsSite() as news_site:
+        yield news_site
+
+
+def source(feed: str, name: str = "agency", **options: object) -> SourceConfig:
+    fields: dict[str, object] = {
+        "name": name,
+        "feed": feed,
+        "every": "2m",
+        "attribution": "Agency",
+        "channels": ["telegram"],
+        "backfill": 100,
+    }
+    fields.update(options)
+    return SourceConfig.model_validate(fields)
+
+
+def poll(
+    database: Database, clock: Clock, *sources: SourceConfig, config: PollingConfig | None = None
+) -> list[PollReport]:
+    async def go() -> list[PollReport]:
+        async with http_client() as client:
+            poller = Poller(database, client, actor="test", clock=clock, config=config)
+            return list(await asyncio.gather(*(poller.poll(s) for s in sources)))
+
+    return asyncio.run(go())
+
+
+def test_an_unchanged_feed_costs_one_conditional_get_and_no_new_work(
+    sqlite_database: Database, site: NewsSite
+) -> None:
+    site.add("Tram line approved")
+    clock = Clock()
+    (first,) = poll(sqlite_database, clock, source(site.feed_url))
+    (second,) = poll(sqlite_database, clock, source(site.feed_url))
+    assert (first.new_articles, first.queued) == (1, 1)
+    assert second.not_modified and site.conditional_hits == 1
+
+
+def test_a_failing_feed_backs_off_and_recovers_by_itself(
+    sqlite_database: Database, site: NewsSite
+) -> None:
+    clock, feed = Clock(), source(site.feed_url)
+    site.fail_with = (500, {})
+    intervals = []
+    for _ in range(4):
+        (report,) = poll(sqlite_database, clock, feed)
+        assert report.error == "HTTP 500 Internal Server Error"
+        assert report.deferred_until is not None
+        intervals.append(report.deferred_until - clock.now)
+        (deferred,) = poll(sqlite_database, clock, feed)  # too early: not even fetched
+        assert deferred.deferred_until == report.deferred_until
+        clock.advance(intervals[-1])
+    assert intervals == [timedelta(minutes=m) for m in (2, 4, 8, 16)]
+    assert site.requests == 4
+
+    site.fail_with = None
+    site.add("Bridge reopens")
+    (recovered,) = poll(sqlite_database, clock, feed)
+    assert recovered.error is None and recovered.queued == 1
+    with sqlite_database.session() as session:
+        (health,) = source_health(session)
+    assert health.consecutive_failures == 0 and health.last_error is None
+    assert health.last_status == 200 and health.articles_seen == 1
+    assert health.last_success_at == clock.now and health.next_poll_at is None
+
+
+def test_backoff_is_capped() -> None:
+    now = datetime(2026, 11, 28, tzinfo=UTC)
+    later = next_poll_after_failure(
+        now=now,
+        every=timedelta(minutes=5),
+        failures=20,
+        max_backoff=timedelta(hours=6),
+        retry_after=None,
+    )
+    assert later - now == timedelta(hours=6)
+
+
+def test_retry_after_from_the_feed_server_is_honoured(
+    sqlite_database: Database, site: NewsSite
+) -> None:
+    clock = Clock()
+    site.fail_with = (429, {"Retry-After": "3600"})
+    (report,) = poll(sqlite_database, clock, source(site.feed_url))
+    assert report.error is not None and "retry after 3600 s" in report.error
+    assert report.deferred_until == clock.now + timedelta(hours=1)
+    with sqlite_database.session() as session:
+        (health,) = source_health(session)
+    assert health.last_status == 429 and health.consecutive_failures == 1
+
+
+def test_fetches_to_one_host_are_limited(sqlite_database: Database, site: NewsSite) -> None:
+    site.delay = 0.3
+    feeds = [source(f"{site.server.url}/feed-{n}.xml", name=f"feed-{n}") for n in range(8)]
+    poll(sqlite_database, Clock(), *feeds, config=PollingConfig(max_per_host=2))
+    assert site.requests == 8 and site.busiest == 2
+
+
+def test_a_feed_larger_than_the_cap_is_refused(sqlite_database: Database, site: NewsSite) -> None:
+    for n in range(40):
+        site.add(f"Story {n}", summary="x" * 1000)
+    (report,) = poll(
+        sqlite_database, Clock(), source(site.feed_url), config=PollingConfig(max_bytes=16 * 1024)
+    )
+    assert report.error == "response larger than 16 KiB"
+
+
+def test_filtered_entries_are_recorded_as_skipped_with_the_reason(
+    sqlite_database: Database, site: NewsSite
+) -> None:
+    clock = Clock()
+    site.add("Match report: derby ends 2-2", categories=("Sport",))
+    site.add("Parliament passes the budget", categories=("Politics",))
+    site.add("Sponsored: the best phone deals", categories=("Politics",))
+    site.add("Old story resurfaces", published=clock.now - timedelta(days=3))
+    feed = source(
+        site.feed_url,
+        exclude_categories=["sport"],
+        exclude=["/^sponsored:/"],
+        max_age="2d",
+    )
+    (report,) = poll(sqlite_database, clock, feed)
+    assert (report.queued, report.skipped) == (1, 3)
+    with sqlite_database.session() as session:
+        rows = session.scalars(select(DeliveryRow).order_by(DeliveryRow.id)).all()
+        reasons = {row.article.title: (row.status, row.error) for row in rows}
+    assert reasons["Parliament passes the budget"] == ("queued", None)
+    assert reasons["Match report: derby ends 2-2"] == (
+        "skipped",
+        "filtered: category 'sport' is excluded",
+    )
+    assert reasons["Sponsored: the best phone deals"] == (
+        "skipped",
+        "filtered: mentions '/^sponsored:/', which is excluded",
+    )
+    status, reason = reasons["Old story resurfaces"]
+    assert status == "skipped" and reason is not None
+    assert reason.startswith("filtered: published 3.0 days ago, older than max_age")
+
+
+def test_the_same_story_in_two_feeds_is_queued_once_per_channel(
+    sqlite_database: Database, tmp_path: Path
+) -> None:
+    clock = Clock()
+    with NewsSite() as agency, NewsSite() as partner:
+        agency.add("Tram line approved")
+        partner.add("Tram line approved")  # same host and slug: the same article URL
+        reports = poll(
+            sqlite_database,
+            clock,
+            source(agency.feed_url, name="agency", channels=["telegram", "x"]),
+            source(partner.feed_url, name="partner", channels=["telegram", "facebook"]),
+        )
+    with sqlite_database.session() as session:
+        deliveries = sorted(session.scalars(select(DeliveryRow.channel)).all())
+    assert deliveries == ["facebook", "telegram", "x"]
+    assert sum(r.queued for r in reports) == 3
