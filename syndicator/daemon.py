@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import random
 import signal
 import socket
 import sys
@@ -122,22 +123,19 @@ class Daemon:
             if job is not None:
                 job.modify(next_run_time=datetime.now(UTC))
 
-    async def run(self, stop: asyncio.Event) -> None:
-        """Run until ``stop`` is set."""
-        scheduler = AsyncIOScheduler(timezone=UTC)
-        self._scheduler = scheduler
-        now = datetime.now(UTC)
+    def schedule(self, scheduler: AsyncIOScheduler, now: datetime) -> None:
+        """One poll job per source, spread by jitter so sources do not fire together."""
+        jitter = self.settings.polling.jitter.total_seconds()
         for i, source in enumerate(self.settings.sources):
+            first = random.uniform(0, min(jitter, source.every.total_seconds()))
             scheduler.add_job(
                 self._tracked(self._poll_job(i)),
                 IntervalTrigger(
-                    seconds=source.every.total_seconds(),
-                    timezone=UTC,
-                    jitter=int(self.settings.polling.jitter.total_seconds()) or None,
+                    seconds=source.every.total_seconds(), timezone=UTC, jitter=int(jitter) or None
                 ),
                 id=f"poll:{source.name}",
                 name=f"poll {source.name}",
-                next_run_time=now + timedelta(milliseconds=100 * i),
+                next_run_time=now + timedelta(seconds=first),
                 max_instances=1,
                 coalesce=True,
                 misfire_grace_time=None,
@@ -152,6 +150,12 @@ class Daemon:
             coalesce=True,
             misfire_grace_time=None,
         )
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Run until ``stop`` is set."""
+        scheduler = AsyncIOScheduler(timezone=UTC)
+        self._scheduler = scheduler
+        self.schedule(scheduler, datetime.now(UTC))
         scheduler.start()
         log.info(
             "running as %s: %d sources, %d channels",
