@@ -92,10 +92,16 @@ def site(server: tuple[ThreadedServer, FeedSite]) -> FeedSite:
     return site
 
 
-def fetch(location: str, client: httpx.AsyncClient | None = None, **validators: str) -> FeedFetch:
+def fetch(
+    location: str,
+    client: httpx.AsyncClient | None = None,
+    *,
+    etag: str | None = None,
+    last_modified: str | None = None,
+) -> FeedFetch:
     async def run() -> FeedFetch:
         async with client or http_client() as c:
-            return await fetch_feed(c, location, **validators)
+            return await fetch_feed(c, location, etag=etag, last_modified=last_modified)
 
     return asyncio.run(run())
 
