@@ -28,9 +28,12 @@ from syndicator.channels import Channel, build_channel
 from syndicator.config import Settings
 from syndicator.delivery.engine import Dispatcher, DispatchReport, utcnow
 from syndicator.formatting import Formatter
+from syndicator.listener import build_listener
 from syndicator.polling import Poller, PollReport
 from syndicator.secrets import REDACTOR
+from syndicator.serving import ServedApp, bind
 from syndicator.sources.feed import http_client
+from syndicator.sources.websub import WebSub, load_master_key
 from syndicator.store import Database
 
 log = logging.getLogger(__name__)
@@ -74,6 +77,7 @@ class Daemon:
         self._dispatch_lock = asyncio.Lock()
         self._inflight: set[asyncio.Future[object]] = set()
         self._scheduler: AsyncIOScheduler | None = None
+        self.websub: WebSub | None = None  # set when [websub] callback_base is configured
 
     async def poll_all(self) -> list[PollReport]:
         return list(await asyncio.gather(*(self.poller.poll(s) for s in self.settings.sources)))
@@ -114,8 +118,21 @@ class Daemon:
             report = await self.poller.poll(source)
             if report.queued:
                 self.wake_dispatcher()
+            if self.websub is not None and report.feed is not None:
+                topic = report.feed.self_url or source.feed
+                await self.websub.ensure(source.name, report.feed.hub, topic, datetime.now(UTC))
 
         return poll
+
+    async def on_push(self, source_name: str, content: bytes, content_type: str | None) -> None:
+        """A hub pushed new content for a source: ingest it now, send it at once."""
+        source = next((s for s in self.settings.sources if s.name == source_name), None)
+        if source is None:
+            log.warning("push for source %r, which is not configured; ignored", source_name)
+            return
+        report = await self.poller.ingest_push(source, content, content_type)
+        if report.queued:
+            self.wake_dispatcher()
 
     def wake_dispatcher(self) -> None:
         if self._scheduler is not None:
@@ -156,6 +173,7 @@ class Daemon:
         scheduler = AsyncIOScheduler(timezone=UTC)
         self._scheduler = scheduler
         self.schedule(scheduler, datetime.now(UTC))
+        listener = await self._start_listener()
         scheduler.start()
         log.info(
             "running as %s: %d sources, %d channels",
@@ -172,7 +190,24 @@ class Daemon:
                 await asyncio.wait(set(self._inflight), timeout=DRAIN_TIMEOUT)
             scheduler.shutdown(wait=False)
             self._scheduler = None
+            if listener is not None:
+                await listener.stop()
             log.info("stopped")
+
+
+    async def _start_listener(self) -> ServedApp | None:
+        """The HTTP listener, when something needs one (WebSub callbacks)."""
+        if self.websub is None:
+            return None
+        http = self.settings.http
+        listener = ServedApp(build_listener(self.websub.routes()), bind(http.host, http.port))
+        await listener.start()
+        log.info(
+            "listening on %s for WebSub callbacks (hubs call %s)",
+            listener.url,
+            self.websub.callback("<source>"),
+        )
+        return listener
 
 
 def install_stop_signals(stop: asyncio.Event) -> None:
@@ -205,4 +240,7 @@ async def open_daemon(
         )
     )
     log.info("database %s is up to date", db.display_url)
-    return Daemon(settings, db, channels, formatter, client)
+    daemon = Daemon(settings, db, channels, formatter, client)
+    if settings.websub.callback_base:
+        daemon.websub = WebSub(db, client, settings.websub, daemon.on_push, load_master_key())
+    return daemon

@@ -59,6 +59,7 @@ class NewsSite:
         self.busiest = 0
         self.delay = 0.0
         self.fail_with: tuple[int, dict[str, str]] | None = None
+        self.hub: str | None = None  # a WebSub hub the feed advertises
         self._serving = 0
         self._lock = threading.Lock()
         self.server = ThreadedServer(
@@ -85,9 +86,15 @@ class NewsSite:
             + f"<pubDate>{format_datetime(s.published)}</pubDate></item>"
             for s in reversed(self.stories)
         )
+        links = ""
+        if self.hub:
+            links = f'<atom:link rel="hub" href="{self.hub}"/>'
+            links += f'<atom:link rel="self" href="{self.feed_url}"/>'
+
         return (
-            '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
-            f"<title>Eurasia News</title><link>{self.host}/</link>{items}</channel></rss>"
+            '<?xml version="1.0" encoding="utf-8"?>'
+            '<rss version="2.0" xmlns:atom="http://www.w3.org/2005/Atom"><channel>'
+            f"<title>Eurasia News</title><link>{self.host}/</link>{links}{items}</channel></rss>"
         )
 
     async def _feed(self, request: Request) -> Response:

@@ -74,11 +74,14 @@ def load(session: Session, source: str) -> Subscription | None:
     )
 
 
-def record_target(
-    session: Session, source: str, hub: str | None, topic: str | None, new_state: str | None
-) -> None:
-    """What the feed advertises now and the state we put the subscription in."""
-    _update(session, source, None, hub_url=hub, websub_topic=topic, websub_state=new_state)
+def record_target(session: Session, source: str, hub: str | None, topic: str | None) -> None:
+    """The hub and topic the feed advertises now."""
+    _update(session, source, None, hub_url=hub, websub_topic=topic)
+
+
+def set_state(session: Session, source: str, new_state: str | None) -> None:
+    """The state we put the subscription in, as we are about to ask the hub for it."""
+    _update(session, source, None, websub_state=new_state)
 
 
 def forget(session: Session, source: str, hub: str | None, topic: str | None) -> None:
