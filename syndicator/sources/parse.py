@@ -18,7 +18,8 @@ import feedparser
 
 from syndicator.errors import FeedError
 from syndicator.records import FeedEntry
-from syndicator.sources.text import fold_whitespace, html_to_text
+from syndicator.sources.safety import declares_entities, decode_feed
+from syndicator.sources.text import fold_whitespace, html_to_text, without_controls
 from syndicator.sources.urls import is_http_url
 
 _TITLE_FALLBACK_CHARS = 120
@@ -37,12 +38,21 @@ class ParsedFeed:
 def parse_feed(content: bytes, *, base_url: str, content_type: str | None = None) -> ParsedFeed:
     """The entries of an RSS or Atom document, and notes on what was skipped or repaired.
 
-    Relative links resolve against ``base_url``. Without a ``content_type`` the document's
-    own XML declaration says its encoding. Raises ``FeedError`` if it is not a feed at all.
+    Relative links resolve against ``base_url``. The encoding comes from a byte order mark,
+    the charset in ``content_type``, or the document's XML declaration, and is guessed when
+    they are wrong. Raises ``FeedError`` if it is not a feed at all, or if it declares XML
+    entities (see ``syndicator.sources.safety``).
     """
-    headers = {"content-location": base_url, "content-type": content_type or "application/xml"}
+    decoded = decode_feed(content, content_type)
+    if not decoded.text.strip():
+        raise FeedError(base_url, "not a feed: the document is empty")
+    document = decoded.text.encode("utf-8")
+    if declares_entities(document):
+        raise FeedError(base_url, "feed declares XML entities; refused for safety")
+    media_type = (content_type or "").split(";")[0].strip() or "application/xml"
+    headers = {"content-location": base_url, "content-type": f"{media_type}; charset=utf-8"}
     # A stream, never bytes: feedparser would open bytes that look like a path or a URL.
-    parsed = feedparser.parse(io.BytesIO(content), response_headers=headers)
+    parsed = feedparser.parse(io.BytesIO(document), response_headers=headers)
     raw_entries: list[Any] = parsed.get("entries", [])
     bozo = parsed.get("bozo_exception") if parsed.get("bozo") else None
     if not raw_entries and not parsed.get("feed", {}).get("title"):
@@ -50,7 +60,9 @@ def parse_feed(content: bytes, *, base_url: str, content_type: str | None = None
             raise FeedError(base_url, f"not a feed: {bozo}")
         if not parsed.get("version"):
             raise FeedError(base_url, "not a feed: no RSS or Atom content")
-    problems = [] if bozo is None else [_repair_note(bozo)]
+    problems = [decoded.note] if decoded.note else []
+    if bozo is not None:
+        problems.append(_repair_note(bozo, media_type))
     entries = []
     for number, raw in enumerate(raw_entries, start=1):
         entry = _entry(raw, base_url)
@@ -71,13 +83,11 @@ def _feed_link(parsed: Mapping[str, Any], rel: str, base_url: str) -> str | None
     return None
 
 
-def _repair_note(bozo: Exception) -> str:
+def _repair_note(bozo: Exception, media_type: str) -> str:
     if isinstance(bozo, xml.sax.SAXException):
         return f"feed is not well-formed XML (recovered): {bozo}"
-    if isinstance(bozo, feedparser.CharacterEncodingOverride):
-        return f"feed declares the wrong character encoding (recovered): {bozo}"
     if isinstance(bozo, feedparser.NonXMLContentType):
-        return f"feed is not served as XML (recovered): {bozo}"
+        return f"feed is not served as XML (recovered): served as {media_type}"
     return f"feed has a problem (recovered): {bozo}"
 
 
@@ -91,7 +101,7 @@ def _identify(raw: Mapping[str, Any]) -> str:
 
 def _entry(raw: Mapping[str, Any], base_url: str) -> FeedEntry | str:
     """The entry as a record, or why it has to be skipped."""
-    link = (raw.get("link") or "").strip()
+    link = without_controls(raw.get("link") or "").strip()
     if not link:
         return "has no link"
     base = (raw.get("title_detail") or raw.get("summary_detail") or {}).get("base") or base_url
@@ -103,7 +113,7 @@ def _entry(raw: Mapping[str, Any], base_url: str) -> FeedEntry | str:
         summary = _text(raw["content"][0], "value")
     title = _text(raw, "title") or _shorten(" ".join(summary.split())) or url
     return FeedEntry(
-        guid=(raw.get("id") or "").strip() or url,
+        guid=without_controls(raw.get("id") or "").strip() or url,
         url=url,
         title=title,
         summary=summary,

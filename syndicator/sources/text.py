@@ -36,6 +36,9 @@ _BREAKS: dict[str, _Break] = {
 
 _SEPARATORS = {_Break.SPACE: " ", _Break.LINE: "\n", _Break.PARAGRAPH: "\n\n"}
 _SPACES = re.compile(r"[^\S\n]+")
+# Control characters that are not whitespace: never shown, and a NUL is refused by PostgreSQL
+# and the networks alike. (Whitespace controls such as a vertical tab fold to a space.)
+_CONTROLS = re.compile(r"[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f]")
 _BLANK_LINES = re.compile(r"\n{3,}")
 
 
@@ -83,9 +86,18 @@ class _TextCollector(HTMLParser):
             self.pieces.append(_BREAKS[tag])
 
 
+def without_controls(text: str) -> str:
+    """``text`` without the control characters that are not whitespace (NUL, ESC, DEL ...)."""
+    return _CONTROLS.sub("", text)
+
+
 def fold_whitespace(text: str) -> str:
-    """Tidy plain text: spaces folded to one, lines trimmed, at most one blank line in a row."""
-    lines = (_SPACES.sub(" ", line).strip() for line in text.replace("\r\n", "\n").split("\n"))
+    """Tidy plain text: spaces folded to one, lines trimmed, at most one blank line in a row.
+
+    Control characters other than whitespace are dropped.
+    """
+    text = without_controls(text).replace("\r\n", "\n")
+    lines = (_SPACES.sub(" ", line).strip() for line in text.split("\n"))
     return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
 
 
