@@ -145,6 +145,24 @@ class _ChannelBase(_Section):
     """Where the adapter sends its API calls instead of the network's own host."""
     timeout: Duration = timedelta(seconds=30)
     """How long to wait for the network's answer to one call."""
+    template: Path | None = None
+    """This channel's own template, instead of ``<templates_dir>/<type>.*.j2``."""
+    hashtags: bool = False
+    """Add hashtags made from the article's categories, while they fit."""
+    max_hashtags: int = Field(default=3, ge=0, le=10)
+    utm: dict[str, str] = Field(default_factory=dict)
+    """UTM parameters added to the article link, e.g. {source = "telegram", medium = "social"}."""
+    images: bool = False
+    """Post the article's image (Telegram photo with caption, Facebook photo post)."""
+
+    @field_validator("utm")
+    @classmethod
+    def _utm_keys(cls, value: dict[str, str]) -> dict[str, str]:
+        allowed = {"source", "medium", "campaign", "term", "content", "id"}
+        for key in value:
+            if key.removeprefix("utm_") not in allowed:
+                raise ValueError(f"{key!r} is not a UTM parameter ({', '.join(sorted(allowed))})")
+        return {f"utm_{k.removeprefix('utm_')}": v for k, v in value.items()}
 
     @field_validator("api_base_url")
     @classmethod

@@ -72,7 +72,7 @@ class Daemon:
         self.actor = actor or worker_id()
         self.poller = Poller(db, client, actor=self.actor, clock=clock, config=settings.polling)
         self.dispatcher = Dispatcher(
-            db, settings, channels, formatter, actor=self.actor, clock=clock
+            db, settings, channels, formatter, client, actor=self.actor, clock=clock
         )
         self._dispatch_lock = asyncio.Lock()
         self._inflight: set[asyncio.Future[object]] = set()
@@ -194,7 +194,6 @@ class Daemon:
                 await listener.stop()
             log.info("stopped")
 
-
     async def _start_listener(self) -> ServedApp | None:
         """The HTTP listener, when something needs one (WebSub callbacks)."""
         if self.websub is None:
@@ -227,7 +226,11 @@ async def open_daemon(
     db = Database(settings.database_url)
     stack.callback(db.dispose)
     await asyncio.to_thread(db.upgrade)
-    formatter = Formatter(settings.templates_dir or default_templates_dir())
+    formatter = Formatter(
+        settings.templates_dir or default_templates_dir(),
+        sources=[source.name for source in settings.sources],
+        channels=settings.channels,
+    )
     channels = {c.name: build_channel(c, dict(secrets[c.name])) for c in settings.channels}
     for channel in channels.values():
         stack.push_async_callback(channel.close)

@@ -42,6 +42,15 @@ class Article(FeedEntry):
 
 
 @dataclass(frozen=True, slots=True)
+class Photo:
+    """An image fetched for a post, uploaded to the network with it."""
+
+    data: bytes
+    content_type: str
+    source_url: str
+
+
+@dataclass(frozen=True, slots=True)
 class Post:
     """What one channel publishes for one article, already fitted to the network's limits.
 
@@ -55,6 +64,7 @@ class Post:
     image_url: str | None = None
     length: int = 0
     limit: int = 0
+    photo: Photo | None = None  # set: publish as a photo with ``text`` as its caption
 
 
 @dataclass(frozen=True, slots=True)

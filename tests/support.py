@@ -9,10 +9,12 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+import struct
 import subprocess
 import sys
 import threading
 import time
+import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -42,6 +44,7 @@ class Story:
     summary: str = "A short summary of the story."
     published: datetime = field(default_factory=lambda: datetime.now(UTC))
     categories: tuple[str, ...] = ()
+    image: str | None = None  # a path on the site, e.g. "/images/tram.png"
 
 
 class NewsSite:
@@ -62,8 +65,15 @@ class NewsSite:
         self.hub: str | None = None  # a WebSub hub the feed advertises
         self._serving = 0
         self._lock = threading.Lock()
+        self.images: dict[str, tuple[bytes, str]] = {}  # path -> (body, content type)
         self.server = ThreadedServer(
-            Starlette(routes=[Route("/feed.xml", self._feed), Route("/{name}.xml", self._feed)])
+            Starlette(
+                routes=[
+                    Route("/feed.xml", self._feed),
+                    Route("/{name}.xml", self._feed),
+                    Route("/images/{name}", self._image),
+                ]
+            )
         )
 
     def url_of(self, story: Story) -> str:
@@ -83,6 +93,11 @@ class NewsSite:
             f"<item><title>{escape(s.title)}</title><link>{self.url_of(s)}</link>"
             f"<guid>{self.url_of(s)}</guid><description>{escape(s.summary)}</description>"
             + "".join(f"<category>{escape(c)}</category>" for c in s.categories)
+            + (
+                f'<enclosure url="{self.server.url}{s.image}" type="image/png" length="0"/>'
+                if s.image
+                else ""
+            )
             + f"<pubDate>{format_datetime(s.published)}</pubDate></item>"
             for s in reversed(self.stories)
         )
@@ -119,6 +134,12 @@ class NewsSite:
             with self._lock:
                 self._serving -= 1
 
+    async def _image(self, request: Request) -> Response:
+        found = self.images.get(request.url.path)
+        if found is None:
+            return Response("no such image", status_code=404)
+        return Response(found[0], media_type=found[1])
+
     @property
     def feed_url(self) -> str:
         return f"{self.server.url}/feed.xml"
@@ -129,6 +150,23 @@ class NewsSite:
 
     def __exit__(self, *exc: object) -> None:
         self.server.stop()
+
+
+def png(width: int = 2, height: int = 2) -> bytes:
+    """A real, tiny PNG image."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    pixels = b"".join(b"\x00" + b"\xcc\x22\x22" * width for _ in range(height))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(pixels))
+        + chunk(b"IEND", b"")
+    )
 
 
 class Sandbox:

@@ -18,7 +18,7 @@ from syndicator.channels.twitter import TwitterChannel
 from syndicator.config import ChannelConfig
 from syndicator.records import ChannelType
 
-ADAPTERS: dict[ChannelType, Callable[[Any, dict[str, SecretStr]], Channel]] = {
+ADAPTERS: dict[ChannelType, type[Channel]] = {
     ChannelType.TELEGRAM: TelegramChannel,
     ChannelType.TWITTER: TwitterChannel,
     ChannelType.FACEBOOK: FacebookChannel,
@@ -27,7 +27,8 @@ ADAPTERS: dict[ChannelType, Callable[[Any, dict[str, SecretStr]], Channel]] = {
 
 def build_channel(config: ChannelConfig, secrets: dict[str, SecretStr]) -> Channel:
     """The adapter for one configured channel, holding its secrets."""
-    return ADAPTERS[config.type](config, secrets)
+    adapter: Callable[[Any, dict[str, SecretStr]], Channel] = ADAPTERS[config.type]
+    return adapter(config, secrets)
 
 
 __all__ = ["ADAPTERS", "Channel", "build_channel"]

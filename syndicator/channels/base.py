@@ -26,6 +26,8 @@ class Channel(ABC):
     """A configured place to publish: one Telegram chat, one X account, one Facebook Page."""
 
     type: ClassVar[ChannelType]
+    supports_photos: ClassVar[bool] = False
+    """Whether ``publish`` posts ``Post.photo`` (else the post's link card shows the image)."""
 
     def __init__(self, name: str) -> None:
         self.name = name

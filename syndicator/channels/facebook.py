@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import threading
 from typing import Any
@@ -43,6 +44,7 @@ def regain_access_seconds(headers: requests.structures.CaseInsensitiveDict[str])
 class FacebookChannel(BlockingChannel):
     type = ChannelType.FACEBOOK
     network = "Facebook"
+    supports_photos = True
 
     def __init__(self, config: FacebookChannelConfig, secrets: dict[str, SecretStr]) -> None:
         super().__init__(config.name)
@@ -67,8 +69,19 @@ class FacebookChannel(BlockingChannel):
 
     async def publish(self, post: Post) -> Receipt:
         def send() -> Receipt:
-            result = self._graph.put_object(self.page_id, "feed", message=post.text, link=post.link)
-            post_id = str(result["id"])
+            if post.photo is not None:
+                # A photo post: no link card, so the caption carries the link.
+                result = self._graph.put_photo(
+                    image=io.BytesIO(post.photo.data),
+                    album_path=f"{self.page_id}/photos",
+                    caption=post.text,
+                )
+                post_id = str(result.get("post_id") or result["id"])
+            else:
+                result = self._graph.put_object(
+                    self.page_id, "feed", message=post.text, link=post.link
+                )
+                post_id = str(result["id"])
             return Receipt(remote_id=post_id, remote_url=f"https://www.facebook.com/{post_id}")
 
         return await self._call(send)

@@ -82,6 +82,7 @@ def translate(exc: TelegramError) -> PublishError:
 
 class TelegramChannel(Channel):
     type = ChannelType.TELEGRAM
+    supports_photos = True
 
     def __init__(self, config: TelegramChannelConfig, secrets: dict[str, SecretStr]) -> None:
         super().__init__(config.name)
@@ -107,12 +108,20 @@ class TelegramChannel(Channel):
     async def publish(self, post: Post) -> Receipt:
         try:
             bot = await self._ready()
-            message = await bot.send_message(
-                chat_id=self.chat_id,
-                text=post.text,
-                parse_mode=ParseMode.HTML,
-                link_preview_options=LinkPreviewOptions(url=post.link),
-            )
+            if post.photo is not None:
+                message = await bot.send_photo(
+                    chat_id=self.chat_id,
+                    photo=post.photo.data,
+                    caption=post.text,
+                    parse_mode=ParseMode.HTML,
+                )
+            else:
+                message = await bot.send_message(
+                    chat_id=self.chat_id,
+                    text=post.text,
+                    parse_mode=ParseMode.HTML,
+                    link_preview_options=LinkPreviewOptions(url=post.link),
+                )
         except TelegramError as exc:
             raise translate(exc) from exc
         return Receipt(remote_id=str(message.message_id), remote_url=message_url(message))

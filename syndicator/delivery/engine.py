@@ -9,18 +9,28 @@ while the others carry on.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import random
 import time
 from collections import defaultdict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+
+import httpx
 
 from syndicator.channels import Channel
 from syndicator.config import Settings
+from syndicator.delivery.images import ImageError, fetch_image
 from syndicator.delivery.retry import DEFAULT_POLICY, RetryPolicy, after_failure
-from syndicator.errors import ErrorKind, FormattingError, PublishError
+from syndicator.errors import (
+    ErrorKind,
+    FormattingError,
+    PermanentError,
+    PublishError,
+    TemplateError,
+)
 from syndicator.formatting import Formatter
 from syndicator.records import DeliveryStatus, Post
 from syndicator.secrets import redact
@@ -64,12 +74,14 @@ class Dispatcher:
         settings: Settings,
         channels: Mapping[str, Channel],
         formatter: Formatter,
+        client: httpx.AsyncClient,
         *,
         actor: str,
         clock: Clock = utcnow,
         policy: RetryPolicy = DEFAULT_POLICY,
     ) -> None:
         self.db = db
+        self.client = client  # for the articles' images
         self.settings = settings
         self.channels = channels
         self.formatter = formatter
@@ -125,17 +137,41 @@ class Dispatcher:
             channel_name = row.channel
             session.commit()
         channel = self.channels[channel_name]
-        try:
-            source = next(s for s in self.settings.sources if s.name == article.source)
-            post = self.formatter.render(
-                channel.type, article, attribution=source.attribution, channel=channel_name
-            )
-        except (FormattingError, StopIteration) as exc:
-            reason = str(exc) or f"source {article.source!r} is not configured any more"
+        config = self.settings.channel(channel_name)
+        source = next((s for s in self.settings.sources if s.name == article.source), None)
+        if source is None:
+            reason = f"source {article.source!r} is not configured any more"
             return self._record(delivery_id, DeliveryStatus.FAILED, Change(detail=reason))
+        render = functools.partial(
+            self.formatter.render, config, article, attribution=source.attribution
+        )
+        photo, notes = None, []
+        if config.images and article.image_url and channel.supports_photos:
+            try:
+                photo = await fetch_image(self.client, article.image_url)
+            except ImageError as exc:
+                notes.append(f"posted as text: {exc}")
+        try:
+            try:
+                post = render(photo=photo is not None)
+            except (FormattingError, TemplateError) as exc:
+                if photo is None:
+                    raise
+                notes.append(f"posted as text: no caption fits: {exc}")
+                photo, post = None, render()
+        except (FormattingError, TemplateError) as exc:
+            return self._record(delivery_id, DeliveryStatus.FAILED, Change(detail=str(exc)))
         started = time.monotonic()
         try:
-            receipt = await channel.publish(post)
+            try:
+                receipt = await channel.publish(replace(post, photo=photo))
+            except PermanentError as exc:
+                if photo is None:
+                    raise
+                # The network refused the photo post: the article still goes out, as text.
+                notes.append(f"posted as text: the photo was refused: {exc.message}")
+                post = render()
+                receipt = await channel.publish(post)
         except PublishError as exc:
             return self._failed(delivery_id, channel_name, post, exc, started)
         except Exception as exc:  # a bug or a library surprise: the post may exist
@@ -143,8 +179,10 @@ class Dispatcher:
                 "unexpected error publishing delivery %d on %s", delivery_id, channel_name
             )
             detail = redact(f"unexpected {type(exc).__name__}: {exc}")
-            change = Change(detail=detail, error_kind=ErrorKind.UNCERTAIN.value, text=post.text)
+            change = Change(detail=detail, error_kind=ErrorKind.UNCERTAIN.value)
             return self._record(delivery_id, DeliveryStatus.UNCERTAIN, change)
+        for note in notes:
+            log.warning("delivery %d on %s: %s", delivery_id, channel_name, redact(note))
         latency = int((time.monotonic() - started) * 1000)
         log.info(
             "sent %r to %s: %s",
@@ -157,7 +195,7 @@ class Dispatcher:
             remote_url=receipt.remote_url,
             latency_ms=latency,
             text=post.text,
-            detail=f"published as {receipt.remote_id}",
+            detail="; ".join([f"published as {receipt.remote_id}", *notes]),
         )
         return self._record(delivery_id, DeliveryStatus.SENT, change)
 

@@ -1,9 +1,13 @@
 """Formatting: an article becomes a post that fits one network, link and attribution kept.
 
-templates  load and check the per-network Jinja2 templates; the variables they see
+templates  compile Jinja2 templates in the sandbox; the variables they see
+catalog    which template a post uses: the channel's own, the source's, or the default
+links      the article link: checked, with UTM parameters, in a form X links whole
+hashtags   hashtags from categories, spelled so that X and Telegram link them
 measure    each network's length rule and limit (X weighted, Telegram visible text)
-fit        shorten summary, then title, at word boundaries until the post fits
-formatter  Formatter.render(): template + fit + invariants -> Post
+fit        drop hashtags, then shorten summary and title at word boundaries until it fits
+checks     what every post must carry; sample posts checked when a template is loaded
+formatter  Formatter.render(): template + fit + checks -> Post
 """
 
 from syndicator.formatting.formatter import Formatter

@@ -1,9 +1,10 @@
 """Shortening a post until it fits: pure functions, no templates and no networks.
 
-``fit_post`` is given a ``render(title, summary) -> text`` function and a ``fits(text)``
-predicate. It keeps the post whole when it fits; otherwise it shortens the summary, then
-drops it and shortens the title. Text is cut at a word boundary (whitespace, or next to a
-CJK character, which needs no spaces) and ends with "…"; a word with no such boundary is
+``fit_post`` is given a ``render(title, summary, extras) -> text`` function and a
+``fits(text)`` predicate. It keeps the post whole when it fits; otherwise it drops the
+optional extras (hashtags), the last first, then shortens the summary, then drops it and
+shortens the title. Text is cut at a word boundary (whitespace, or next to a CJK
+character, which needs no spaces) and ends with "…"; a word with no such boundary is
 cut between character clusters, never inside one (a letter and its combining marks, an
 emoji ZWJ sequence, a flag, a skin-tone modifier). The longest prefix that fits is found
 by a galloping binary search, after very long input has been cut to a bound the caller
@@ -42,11 +43,12 @@ _DROPPED = re.compile("[\ufeff\ufffe\uffff\u202a-\u202e\ud800-\udfff]")
 
 @dataclass(frozen=True, slots=True)
 class Fitted:
-    """A rendering that fits, with the title and summary it was made from."""
+    """A rendering that fits, with the title, summary and number of extras it was made from."""
 
     text: str
     title: str
     summary: str
+    extras: int = 0
 
 
 def tidy(text: str) -> str:
@@ -212,29 +214,33 @@ def _shortened(
 
 
 def fit_post(
-    render: Callable[[str, str], str],
+    render: Callable[[str, str, int], str],
     fits: Callable[[str], bool],
     *,
     title: str,
     summary: str,
     bound: int,
+    extras: int = 0,
 ) -> Fitted | None:
     """The fullest rendering of ``title`` and ``summary`` that fits, or None if none does.
 
-    Order: everything; a shortened summary; no summary; no summary and a shortened title.
+    ``render``'s third argument is how many of the ``extras`` optional items to show.
+    Order: everything; fewer extras, down to none; then, without extras, a shortened
+    summary; no summary; no summary and a shortened title.
     """
 
-    def attempt(title: str, summary: str) -> Fitted | None:
-        text = render(title, summary)
-        return Fitted(text, title, summary) if fits(text) else None
+    def attempt(title: str, summary: str, extras: int = 0) -> Fitted | None:
+        text = render(title, summary, extras)
+        return Fitted(text, title, summary, extras) if fits(text) else None
 
     title, title_cut = precut(title, bound)
     summary, summary_cut = precut(summary, bound)
     if not title_cut:  # a title that needed a pre-cut leaves no room for a summary
         if not summary_cut:
-            found = attempt(title, summary)
-            if found is not None:
-                return found
+            for count in range(extras, -1, -1):
+                found = attempt(title, summary, count)
+                if found is not None:
+                    return found
         if summary:
             without_summary = attempt(title, "")
             if without_summary is not None:

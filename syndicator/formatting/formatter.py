@@ -1,51 +1,90 @@
-"""Turning a stored article into a post for one network.
+"""Turning a stored article into a post for one channel.
 
 The publisher's rule ("must be hyperlinked when used") is kept here: every post carries
-the article's URL as a link and the source's attribution. When a post is too long the
-summary, then the title, is shortened (``fit``); the link and the attribution never are.
-After rendering, the post is checked for both, since a user-edited template may have
-dropped them; a post that breaks the rule is an error, never published.
+the article's link and the source's attribution. The link gets the channel's UTM
+parameters; hashtags come from the categories while they fit. When a post is too long
+the hashtags go first (the last first), then the summary, then the title is shortened
+(``fit``); the link and the attribution never are. The output is checked for both
+(``checks``); a post that breaks the rule is an error, never published.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from urllib.parse import urlsplit
 
+from syndicator.config import ChannelConfig
 from syndicator.errors import FormattingError
+from syndicator.formatting.catalog import TemplateCatalog
+from syndicator.formatting.checks import check_template, problem
 from syndicator.formatting.fit import fit_post, tidy
-from syndicator.formatting.measure import RULES, MarkupError, parse_telegram_html
-from syndicator.formatting.templates import Templates, template_context
+from syndicator.formatting.hashtags import hashtags
+from syndicator.formatting.links import add_utm, check_article_url, shown, x_link
+from syndicator.formatting.measure import MarkupError, rules_for
+from syndicator.formatting.templates import template_context
 from syndicator.records import Article, ChannelType, Post
-
-# Characters that would continue a URL in plain text, so that "url" + one of them is a
-# different link.
-_URL_CONTINUES = frozenset("/?#&=%-_~+.@:;,!*'()[]$")
 
 
 class Formatter:
-    """Renders posts from the templates in one directory (checked at construction)."""
+    """Renders posts with the templates of one directory, all checked at construction.
 
-    def __init__(self, templates_dir: Path) -> None:
-        self._templates = Templates(templates_dir)
+    ``sources`` are the names whose override folders (``<templates_dir>/<source>/``) are
+    loaded now; ``channels`` bring their own ``template`` files. Raises TemplateError
+    (file, line, reason) for a template that does not compile or render, FormattingError
+    for one whose sample output lacks the link or the attribution.
+    """
+
+    def __init__(
+        self,
+        templates_dir: Path,
+        *,
+        sources: Sequence[str] = (),
+        channels: Sequence[ChannelConfig] = (),
+    ) -> None:
+        self._catalog = TemplateCatalog(
+            templates_dir, check=check_template, sources=sources, channels=channels
+        )
 
     def render(
-        self, channel_type: ChannelType, article: Article, *, attribution: str, channel: str
+        self, channel: ChannelConfig, article: Article, *, attribution: str, photo: bool = False
     ) -> Post:
-        """The post for ``article`` on a ``channel_type`` channel, fitted to its limit.
+        """The post for ``article`` on ``channel``, fitted to the network's limit.
 
-        Raises FormattingError when no post with the link and attribution fits, or the
-        template's output lacks them; TemplateError when the template fails to render.
+        ``photo``: the text is the caption of a photo post (Telegram: at most 1024; Facebook:
+        the link in the caption); X has no photo posts here, its link card shows the image.
+        Raises FormattingError when no post with the link and the attribution fits or the
+        output lacks them; TemplateError when the template fails on this article.
         """
-        where = self._templates.path(channel_type)
-        _check_inputs(article, attribution, where)
-        rules = RULES[channel_type]
+        kind = channel.type
+        photo = photo and kind is not ChannelType.TWITTER
+        template = self._catalog.choose(channel, article.source)
+        where = template.file
+        try:
+            check_article_url(article.url)
+            link = add_utm(article.url, channel.utm)
+            if kind is ChannelType.TWITTER:
+                link = x_link(link)
+        except FormattingError as exc:
+            raise FormattingError(f"{where}: {exc}") from exc
+        plain = _x_plain(article.url) if kind is ChannelType.TWITTER else article.url
+        if not attribution.strip():
+            raise FormattingError(f"{where}: the attribution is empty; every post must carry one")
+        tags = hashtags(article.categories, channel.max_hashtags) if channel.hashtags else ()
+        rules = rules_for(kind, photo=photo)
 
-        def render(title: str, summary: str) -> str:
+        def render(title: str, summary: str, shown_tags: int) -> str:
             context = template_context(
-                article, title=title, summary=summary, attribution=attribution, channel=channel
+                article,
+                title=title,
+                summary=summary,
+                attribution=attribution,
+                channel=channel.name,
+                url=link,
+                plain_url=plain,
+                hashtags=" ".join(tags[:shown_tags]),
+                photo=photo,
             )
-            return self._templates.render(channel_type, context).strip()
+            return template.render(context).strip()
 
         try:
             fitted = fit_post(
@@ -54,57 +93,31 @@ class Formatter:
                 title=tidy(article.title),
                 summary=tidy(article.summary),
                 bound=rules.precut,
+                extras=len(tags),
             )
-        except MarkupError as exc:
+        except MarkupError as exc:  # e.g. a template that marks feed text as safe
             raise FormattingError(f"{where}: output is not valid Telegram HTML: {exc}") from exc
         if fitted is None:
+            what = "caption" if photo else "post"
             raise FormattingError(
-                f"{where}: no post for {article.url} fits {channel_type}'s limit of "
+                f"{where}: no {what} for {shown(article.url)} fits {kind}'s limit of "
                 f"{rules.limit}, even without a summary and with the title cut to one word"
             )
-        _check_output(channel_type, fitted.text, article.url, attribution, where)
+        reason = problem(kind, fitted.text, link=link, attribution=attribution, photo=photo)
+        if reason is not None:
+            raise FormattingError(f"{where}: {reason}")
         return Post(
             text=fitted.text,
-            link=article.url,
+            link=link,
             image_url=article.image_url,
             length=rules.measure(fitted.text),
             limit=rules.limit,
         )
 
 
-def _check_inputs(article: Article, attribution: str, where: str) -> None:
-    parts = urlsplit(article.url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise FormattingError(f"{where}: the article link {article.url!r} is not an http(s) URL")
-    if not attribution.strip():
-        raise FormattingError(f"{where}: the attribution is empty; every post must carry one")
-
-
-def _has_plain_url(text: str, url: str) -> bool:
-    """True when ``url`` stands in ``text`` as itself, not as the start of a longer link."""
-    start = text.find(url)
-    while start >= 0:
-        end = start + len(url)
-        if end == len(text) or (text[end] not in _URL_CONTINUES and not text[end].isalnum()):
-            return True
-        start = text.find(url, start + 1)
-    return False
-
-
-def _check_output(
-    channel_type: ChannelType, text: str, url: str, attribution: str, where: str
-) -> None:
-    """Raise FormattingError unless the post carries the link and the attribution."""
-    if channel_type is ChannelType.TELEGRAM:
-        parsed = parse_telegram_html(text)
-        has_link = url in parsed.links
-        has_attribution = attribution in parsed.text
-        link_shape = 'an <a href="..."> link'
-    else:
-        has_link = channel_type is ChannelType.FACEBOOK or _has_plain_url(text, url)
-        has_attribution = attribution in text
-        link_shape = "the plain URL"
-    if not has_link:
-        raise FormattingError(f"{where}: the post lacks the article link as {link_shape}")
-    if not has_attribution:
-        raise FormattingError(f"{where}: the post lacks the attribution")
+def _x_plain(url: str) -> str:
+    """The plain URL as X links it, if it can; only a template that shows it needs it."""
+    try:
+        return x_link(url)
+    except FormattingError:
+        return url

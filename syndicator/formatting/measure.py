@@ -4,12 +4,15 @@ The networks disagree on what a character is, and a post that a network measures
 long is refused, so each measurement follows the network's own rule (platforms.md 1.4,
 1.5, 2.4 and 5):
 
-* X: twitter-text's weighted length (URLs 23, emoji and CJK 2), at most 280.
+* X: twitter-text's weighted length (URLs 23, emoji and CJK 2), at most 280, and none of
+  the characters X refuses.
 * Telegram: code points of the visible text after its HTML is parsed, cleaned and trimmed
-  the way the Bot API server does it, at most 4096; the raw markup may not exceed 32768
-  bytes either.
+  the way the Bot API server does it, at most 4096 for a message and 1024 for a photo's
+  caption; the raw markup may not exceed 32768 bytes either.
 * Facebook: the message in UTF-16 code units (the stricter reading of "characters"),
-  at most 63206.
+  at most 63206, for a photo's caption too.
+
+Where our count cannot be exact it errs long: a post we measure as fitting always fits.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ class NetworkRules:
     measure: Callable[[str], int]
     precut: int
     max_bytes: int | None = None
+    refused: re.Pattern[str] | None = None  # characters the network refuses outright
 
     def fits(self, text: str) -> bool:
         """True when the network will accept ``text`` as far as its length goes."""
@@ -43,7 +47,13 @@ class NetworkRules:
             self.max_bytes
         ):
             return False
+        if self.refused is not None and self.refused.search(text):
+            return False
         return self.measure(text) <= self.limit
+
+
+# twitter-text's invalid characters: a post holding one is refused whatever its length.
+_X_REFUSED = re.compile("[\ufffe\ufeff\uffff]")
 
 
 def twitter_length(text: str) -> int:
@@ -82,11 +92,15 @@ _CONTROL = re.compile("[\x00-\x09\x0b\x0c\x0e-\x1f]")
 
 @dataclass(frozen=True, slots=True)
 class TelegramText:
-    """Telegram HTML taken apart: the decoded text, before the server cleans and trims it."""
+    """Telegram HTML taken apart: the decoded text, before the server cleans and trims it.
+
+    ``entity_starts`` are where elements with content begin: the server's leading trim
+    stops at the first entity.
+    """
 
     text: str
     links: tuple[str, ...]
-    link_starts: tuple[int, ...]
+    entity_starts: tuple[int, ...]
 
 
 def _decode_entity(markup: str, at: int) -> tuple[str, int] | None:
@@ -150,7 +164,7 @@ def parse_telegram_html(markup: str) -> TelegramText:
     size = 0
     stack: list[tuple[str, int, str]] = []
     links: list[str] = []
-    link_starts: list[int] = []
+    entity_starts: list[int] = []
     i = 0
     while i < len(markup):
         char = markup[i]
@@ -174,17 +188,17 @@ def parse_telegram_html(markup: str) -> TelegramText:
             name, start, href = stack.pop()
             if match.group(1) and match.group(1) != name:
                 raise MarkupError(f'end tag at offset {i} does not close "{name}"')
-            if name == "a":
-                links.append(href)
-                if size > start:
-                    link_starts.append(start)
+            if size > start:  # an empty element makes no entity: an empty link no link
+                entity_starts.append(start)
+                if name == "a":
+                    links.append(href)
             i = match.end()
         else:
             name, attributes, i = _open_tag(markup, i)
             stack.append((name, size, attributes.get("href", "")))
     if stack:
         raise MarkupError(f'no end tag for "{stack[-1][0]}"')
-    return TelegramText("".join(parts), tuple(links), tuple(link_starts))
+    return TelegramText("".join(parts), tuple(links), tuple(entity_starts))
 
 
 def _clean(text: str) -> str:
@@ -194,11 +208,12 @@ def _clean(text: str) -> str:
 def telegram_visible_text(markup: str) -> str:
     """The text Telegram stores for ``markup``: decoded, cleaned, trimmed.
 
-    Leading spaces and newlines are trimmed only up to the first link (a hidden-URL entity
-    keeps its place); trailing ones always.
+    Leading spaces and newlines are trimmed only up to the first entity (the server keeps
+    entities in place); trailing ones always. Trimming less than the server may (when it
+    drops an entity, such as a link it refuses) only makes the count longer.
     """
     parsed = parse_telegram_html(markup)
-    stop = min(parsed.link_starts, default=len(parsed.text))
+    stop = min(parsed.entity_starts, default=len(parsed.text))
     head = _clean(parsed.text[:stop]).lstrip(" \n")
     return (head + _clean(parsed.text[stop:])).rstrip(" \n")
 
@@ -210,7 +225,9 @@ def telegram_length(markup: str) -> int:
 
 RULES: Mapping[ChannelType, NetworkRules] = MappingProxyType(
     {
-        ChannelType.TWITTER: NetworkRules(limit=280, measure=twitter_length, precut=1120),
+        ChannelType.TWITTER: NetworkRules(
+            limit=280, measure=twitter_length, precut=1120, refused=_X_REFUSED
+        ),
         ChannelType.TELEGRAM: NetworkRules(
             limit=4096, measure=telegram_length, precut=8192, max_bytes=32768
         ),
@@ -218,3 +235,11 @@ RULES: Mapping[ChannelType, NetworkRules] = MappingProxyType(
         ChannelType.FACEBOOK: NetworkRules(limit=63206, measure=facebook_length, precut=63206),
     }
 )
+TELEGRAM_CAPTION = NetworkRules(limit=1024, measure=telegram_length, precut=2048, max_bytes=32768)
+
+
+def rules_for(channel_type: ChannelType, *, photo: bool = False) -> NetworkRules:
+    """The rules for a post on ``channel_type``; ``photo``: the text is a photo's caption."""
+    if photo and channel_type is ChannelType.TELEGRAM:
+        return TELEGRAM_CAPTION
+    return RULES[channel_type]

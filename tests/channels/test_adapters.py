@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import pytest
 from pydantic import SecretStr
 
@@ -24,9 +25,9 @@ from syndicator.errors import (
     TransientError,
     UncertainError,
 )
-from syndicator.records import Post, Receipt
+from syndicator.records import Photo, Post, Receipt
 from syndicator.sandbox import DEMO_CREDENTIALS
-from tests.support import Sandbox
+from tests.support import Sandbox, png
 
 ARTICLE = "https://www.eurasia-news.com/news/0001-tram-line"
 CREDS = DEMO_CREDENTIALS
@@ -192,3 +193,36 @@ def test_a_post_the_network_refuses_is_permanent(case: Case, sandbox: Sandbox) -
         error = failure(case.build(sandbox), case.text)
         assert "duplicate" in str(error).lower()
     assert isinstance(error, PermanentError)
+
+
+@pytest.mark.parametrize("network", ["telegram", "facebook"])
+def test_a_photo_is_uploaded_with_the_post_as_its_caption(network: str, sandbox: Sandbox) -> None:
+    case = CASES[network]
+    sandbox.reset(case.network)
+    image = png()
+    photo = Photo(image, "image/png", "https://www.eurasia-news.com/images/tram.png")
+    channel = case.build(sandbox)
+    assert channel.supports_photos
+
+    async def go() -> Receipt:
+        try:
+            return await channel.publish(Post(text=case.text, link=ARTICLE, photo=photo))
+        finally:
+            await channel.close()
+
+    receipt = asyncio.run(go())
+    (stored,) = sandbox.posts(case.network)
+    assert str(stored["id"]) == receipt.remote_id or receipt.remote_id.endswith(str(stored["id"]))
+    assert "Tram line approved" in str(stored["text"])
+    uploaded = httpx.get(str(stored["image"]), timeout=5)
+    assert uploaded.content == image
+
+
+def test_x_posts_carry_the_image_through_the_link_card() -> None:
+    assert not build_channel_for("x").supports_photos
+
+
+def build_channel_for(network: str) -> Channel:
+    case = CASES[network]
+    settings = settings_from_mapping({"channels": [case.config]}, "test")
+    return build_channel(settings.channels[0], {k: SecretStr(v) for k, v in case.secrets.items()})

@@ -8,9 +8,12 @@ import pytest
 
 from syndicator.formatting.fit import ELLIPSIS, fit_post, is_safe_cut, precut, shorten, tidy
 
+TAGS = ("#one", "#two", "#three")
 
-def render(title: str, summary: str) -> str:
-    return f"{title}\n{summary}\nLINK" if summary else f"{title}\nLINK"
+
+def render(title: str, summary: str, extras: int = 0) -> str:
+    tags = "".join(f" {tag}" for tag in TAGS[:extras])
+    return (f"{title}\n{summary}" if summary else title) + f"\nLINK{tags}"
 
 
 def fits_in(limit: int) -> Callable[[str], bool]:
@@ -115,6 +118,24 @@ def test_precut_cuts_huge_input_at_a_word_boundary() -> None:
     assert len(text) <= 100
     assert text.endswith("word")
     assert precut("short", 100) == ("short", False)
+
+
+def test_extras_are_dropped_last_first_before_the_summary_is_cut() -> None:
+    full = render("Title", "A summary", 3)
+    fitted = fit_post(
+        render, fits_in(len(full) - 1), title="Title", summary="A summary", bound=1000, extras=3
+    )
+    assert fitted is not None
+    assert (fitted.text, fitted.extras) == ("Title\nA summary\nLINK #one #two", 2)
+    fitted = fit_post(render, fits_in(16), title="Title", summary="A summary", bound=1000, extras=3)
+    assert fitted is not None
+    assert (fitted.text, fitted.extras) == ("Title\nA…\nLINK", 0)
+
+
+def test_all_extras_are_kept_when_they_fit() -> None:
+    fitted = fit_post(render, fits_in(100), title="T", summary="S", bound=1000, extras=3)
+    assert fitted is not None
+    assert fitted.text == "T\nS\nLINK #one #two #three"
 
 
 def test_precut_text_keeps_its_ellipsis_when_it_fits_whole() -> None:

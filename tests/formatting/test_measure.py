@@ -9,6 +9,7 @@ from syndicator.formatting.measure import (
     MarkupError,
     facebook_length,
     parse_telegram_html,
+    rules_for,
     telegram_length,
     telegram_visible_text,
     twitter_length,
@@ -43,6 +44,7 @@ def test_x_counts_weighted_characters(text: str, length: int) -> None:
         ("AT&T > all", "AT&T > all"),  # bare & and > are text
         ("  \n<b>x</b>\n\n ", "x"),  # spaces and newlines trimmed at both ends
         ('\n <a href="https://e.com/"> x</a>', " x"),  # leading trim stops at a link
+        ("\n <b> x</b> ", " x"),  # ... and at any other entity
         ("a\tb\x01c\rd", "a b cd"),  # controls become spaces, CR is deleted
         ("A\u030a \u2028x\u202e", "A x"),  # deleted before counting
         ("😷 𝕏", "😷 𝕏"),  # astral characters count once
@@ -91,6 +93,18 @@ def test_telegram_raw_markup_over_32768_bytes_does_not_fit() -> None:
     rules = RULES[ChannelType.TELEGRAM]
     assert not rules.fits("&amp;" * 4000 + "x" * 20000)  # 4000 visible, 40000 bytes
     assert rules.fits("&amp;" * 4000)
+
+
+def test_telegram_caption_rule_is_1024_and_x_ignores_photos() -> None:
+    assert rules_for(ChannelType.TELEGRAM, photo=True).limit == 1024
+    assert rules_for(ChannelType.TELEGRAM).limit == 4096
+    assert rules_for(ChannelType.TWITTER, photo=True) is RULES[ChannelType.TWITTER]
+    assert rules_for(ChannelType.FACEBOOK, photo=True).limit == 63206
+
+
+def test_x_refuses_its_invalid_characters_whatever_the_length() -> None:
+    assert not RULES[ChannelType.TWITTER].fits("short \ufeff post")
+    assert RULES[ChannelType.TWITTER].fits("short post")
 
 
 def test_facebook_counts_utf16_units() -> None:
