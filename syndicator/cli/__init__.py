@@ -1,0 +1,11 @@
+"""The ``syndicator`` command: one module per group of commands, all on one Typer app."""
+
+from syndicator.cli import daemon, preview, sandbox, views  # noqa: F401 - they register commands
+from syndicator.cli.common import app
+
+
+def main() -> None:
+    app()
+
+
+__all__ = ["app", "main"]
