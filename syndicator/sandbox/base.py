@@ -57,7 +57,7 @@ class Emulator(abc.ABC):
 
     @abc.abstractmethod
     def fault_response(self, fault: Fault) -> Response:
-        """The network's answer for a rate_limit, server_error or expired_token fault."""
+        """The network's answer for a rate_limit, server_error, expired_token or bad_request."""
 
     @abc.abstractmethod
     def not_found_response(self) -> Response: ...
@@ -98,7 +98,7 @@ class Emulator(abc.ABC):
     async def _serve_api(self, scope: Scope, receive: Receive, send: Send) -> None:
         body = await read_body(receive)
         replayed = replay(body, receive)
-        fault = self.faults.take()
+        fault = self.faults.take(route_path(scope))
         statuses: list[int] = []
 
         async def recording_send(message: Message) -> None:
@@ -170,6 +170,8 @@ class Emulator(abc.ABC):
                 FaultKind(str(data.get("fault"))),
                 retry_after=_number(data, "retry_after", 5.0),
                 delay=_number(data, "delay", 10.0),
+                message=str(data["message"]) if data.get("message") else None,
+                path=str(data["path"]) if data.get("path") else None,
             )
             count = int(_number(data, "count", 1, minimum=1))
         except ValueError as e:

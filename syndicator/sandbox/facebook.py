@@ -109,6 +109,8 @@ class FacebookEmulator(Emulator):
                 f" The current time is {pacific.strftime(stamp)}."
             )
             error = GraphError(message, 190, subcode=463)
+        elif fault.kind is FaultKind.BAD_REQUEST:
+            error = GraphError(fault.message or "(#100) Invalid parameter", 100)
         else:
             message = "An unexpected error has occurred. Please retry your request later."
             error = GraphError(message, 2, status=500, is_transient=True)

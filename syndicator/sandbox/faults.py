@@ -20,6 +20,7 @@ class FaultKind(enum.StrEnum):
     RATE_LIMIT = "rate_limit"
     SERVER_ERROR = "server_error"
     EXPIRED_TOKEN = "expired_token"  # noqa: S105 (a fault name, not a password)
+    BAD_REQUEST = "bad_request"  # refuse the call as invalid (a permanent refusal)
     TIMEOUT = "timeout"  # answer late (the call is still carried out)
     DROP = "drop"  # close the connection without an answer (the call is not carried out)
 
@@ -29,6 +30,11 @@ class Fault:
     kind: FaultKind
     retry_after: float = 5.0  # seconds, for RATE_LIMIT
     delay: float = 10.0  # seconds, for TIMEOUT
+    message: str | None = None  # the refusal's wording, for BAD_REQUEST (else the network's usual)
+    path: str | None = None  # only calls whose path contains this (e.g. "sendPhoto"); else any
+
+    def applies_to(self, path: str) -> bool:
+        return self.path is None or self.path.lower() in path.lower()
 
     @property
     def retry_after_seconds(self) -> int:
@@ -36,7 +42,10 @@ class Fault:
         return max(0, math.ceil(self.retry_after))
 
     def to_json(self) -> dict[str, Any]:
-        return {"fault": str(self.kind), "retry_after": self.retry_after, "delay": self.delay}
+        shown: dict[str, Any] = {"fault": str(self.kind)}
+        shown |= {"retry_after": self.retry_after, "delay": self.delay, "message": self.message}
+        shown |= {"path": self.path}
+        return shown
 
 
 class TokenBucket:
@@ -79,9 +88,14 @@ class FaultPlan:
         with self._lock:
             return list(self._faults)
 
-    def take(self) -> Fault | None:
+    def take(self, path: str) -> Fault | None:
+        """The first queued fault meant for a call to ``path``, taken off the queue."""
         with self._lock:
-            return self._faults.popleft() if self._faults else None
+            for fault in self._faults:
+                if fault.applies_to(path):
+                    self._faults.remove(fault)
+                    return fault
+            return None
 
     def set_rate(self, bucket: TokenBucket | None) -> None:
         with self._lock:

@@ -74,6 +74,9 @@ class TelegramEmulator(Emulator):
             error = TelegramError(429, f"Too Many Requests: retry after {seconds}", seconds)
         elif fault.kind is FaultKind.EXPIRED_TOKEN:
             error = TelegramError(401, "Unauthorized")
+        elif fault.kind is FaultKind.BAD_REQUEST:
+            reason = fault.message or "wrong file identifier/HTTP URL specified"
+            error = TelegramError(400, f"Bad Request: {reason}")
         else:
             error = TelegramError(500, "Internal Server Error")
         return error.response()

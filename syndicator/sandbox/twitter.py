@@ -109,6 +109,8 @@ class XEmulator(Emulator):
             _add_limit_headers(response, "x-rate-limit", exhausted)
         elif fault.kind is FaultKind.EXPIRED_TOKEN:
             response = problem(401, "Unauthorized")
+        elif fault.kind is FaultKind.BAD_REQUEST:
+            response = invalid_request(fault.message or "The request was refused.")
         else:
             response = problem(500, "Internal Server Error")
         daily = self.state.use_quota("app posts", _APP_DAILY_POSTS, _DAY, now, consume=False)

@@ -226,3 +226,10 @@ def build_channel_for(network: str) -> Channel:
     case = CASES[network]
     settings = settings_from_mapping({"channels": [case.config]}, "test")
     return build_channel(settings.channels[0], {k: SecretStr(v) for k, v in case.secrets.items()})
+
+
+def test_a_refusal_of_the_request_is_permanent(case: Case, sandbox: Sandbox) -> None:
+    sandbox.inject(case.network, {"fault": "bad_request", "message": "refused for this test"})
+    error = failure(case.build(sandbox), case.text)
+    assert isinstance(error, PermanentError)
+    assert sandbox.posts(case.network) == []

@@ -54,3 +54,18 @@ def test_an_image_that_cannot_be_fetched_leaves_a_text_post_and_a_note(
         for line in syndicator("log", "--json", "--config", str(config)).stdout.splitlines()
     ]
     assert all(row["status"] == "sent" for row in rows)
+
+
+def test_a_photo_the_network_refuses_goes_out_as_text(
+    tmp_path: Path, site: NewsSite, sandbox: Sandbox
+) -> None:
+    site.images["/images/tram.png"] = (png(), "image/png")
+    site.add("Tram line approved", image="/images/tram.png")
+    config = images_config(tmp_path, site, sandbox)
+    refusal = {"fault": "bad_request", "message": "IMAGE_PROCESS_FAILED", "path": "sendPhoto"}
+    sandbox.inject("telegram", refusal)
+    result = syndicator("run", "--once", "--config", str(config), env=sandbox_env())
+    assert result.returncode == 0, result.stderr
+    (post,) = sandbox.posts("telegram")
+    assert post["kind"] == "message"
+    assert "the photo was refused: Telegram: Image_process_failed" in result.stderr

@@ -272,3 +272,21 @@ def test_index_names_each_emulator_with_its_client_and_control_urls(
     assert emulators["telegram"]["base_url"] == f"{sandbox.url}/telegram/bot"
     assert emulators["x"]["stands_for"] == "https://api.twitter.com"
     assert emulators["facebook"]["faults"] == f"{sandbox.url}/facebook/__sandbox/faults"
+
+
+def test_a_fault_can_be_aimed_at_one_method(sandbox: ThreadedServer) -> None:
+    import httpx
+
+    sandbox_url = sandbox.url
+    control = f"{sandbox_url}/telegram/__sandbox/faults"
+    httpx.post(control, json={"fault": "server_error", "path": "sendPhoto"}, timeout=5)
+    token = DEMO_CREDENTIALS.telegram_bot_token
+    me = httpx.post(f"{sandbox_url}/telegram/bot{token}/getMe", timeout=5)
+    assert me.status_code == 200  # not the aimed-at method: the fault waits
+    photo = httpx.post(
+        f"{sandbox_url}/telegram/bot{token}/sendPhoto",
+        data={"chat_id": "@eurasianews", "photo": "https://www.eurasia-news.com/a.png"},
+        timeout=5,
+    )
+    assert photo.status_code == 500
+    assert httpx.get(control, timeout=5).json() == {"faults": []}
