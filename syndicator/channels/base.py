@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from datetime import datetime
 from typing import ClassVar, TypeVar
 
 import requests
@@ -18,6 +19,7 @@ import requests
 from syndicator.errors import PublishError, TransientError, UncertainError
 from syndicator.records import ChannelType, Post, Receipt
 from syndicator.secrets import redact
+from syndicator.sources.urls import normalise_url
 
 T = TypeVar("T")
 
@@ -28,6 +30,8 @@ class Channel(ABC):
     type: ClassVar[ChannelType]
     supports_photos: ClassVar[bool] = False
     """Whether ``publish`` posts ``Post.photo`` (else the post's link card shows the image)."""
+    can_find: ClassVar[bool] = False
+    """Whether :meth:`find` can look at the account's recent posts (Telegram's API cannot)."""
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -40,8 +44,28 @@ class Channel(ABC):
     async def check(self) -> str:
         """Ask the network who we are (bot, account or page); raise PublishError if we can't."""
 
+    async def find(self, link: str, since: datetime) -> Receipt | None:
+        """Our post carrying ``link`` published since ``since``, if the network has one.
+
+        Settles a post whose outcome is unknown (the process stopped while sending, or the
+        answer was lost) without posting it twice.
+        """
+        raise NotImplementedError(f"{type(self).__name__} cannot look up its posts")
+
     async def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""
+
+
+def same_link(found: str, ours: str) -> bool:
+    """Whether a link a network shows is the one we posted (it may tidy the URL)."""
+    if not found:
+        return False
+    if found == ours:
+        return True
+    try:
+        return normalise_url(found) == normalise_url(ours)
+    except ValueError:
+        return False
 
 
 def requests_failure(exc: requests.RequestException, network: str) -> PublishError:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import io
 import json
 import threading
+from datetime import datetime
 from typing import Any
 
 import facebook
 import requests
 from pydantic import SecretStr
 
-from syndicator.channels.base import BlockingChannel
+from syndicator.channels.base import BlockingChannel, same_link
 from syndicator.channels.http import api_session
 from syndicator.config import FacebookChannelConfig
 from syndicator.errors import AuthError, PermanentError, PublishError, RateLimited, TransientError
@@ -45,6 +46,7 @@ class FacebookChannel(BlockingChannel):
     type = ChannelType.FACEBOOK
     network = "Facebook"
     supports_photos = True
+    can_find = True
 
     def __init__(self, config: FacebookChannelConfig, secrets: dict[str, SecretStr]) -> None:
         super().__init__(config.name)
@@ -85,6 +87,24 @@ class FacebookChannel(BlockingChannel):
             return Receipt(remote_id=post_id, remote_url=f"https://www.facebook.com/{post_id}")
 
         return await self._call(send)
+
+    async def find(self, link: str, since: datetime) -> Receipt | None:
+        def look() -> Receipt | None:
+            feed = self._graph.get_connections(
+                self.page_id,
+                "feed",
+                fields="id,message,link,created_time",
+                since=int(since.timestamp()),
+                limit=100,
+            )
+            for item in feed.get("data", []):
+                carried = same_link(item.get("link", ""), link) or link in item.get("message", "")
+                if carried:
+                    post_id = str(item["id"])
+                    return Receipt(post_id, f"https://www.facebook.com/{post_id}")
+            return None
+
+        return await self._call(look)
 
     async def check(self) -> str:
         def me() -> str:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import time
+from datetime import datetime
 
 import tweepy
 from pydantic import SecretStr
 
-from syndicator.channels.base import BlockingChannel
+from syndicator.channels.base import BlockingChannel, same_link
 from syndicator.channels.http import api_session
 from syndicator.config import TwitterChannelConfig
 from syndicator.errors import AuthError, PermanentError, PublishError, RateLimited, TransientError
@@ -25,6 +26,7 @@ def _reason(exc: tweepy.HTTPException) -> str:
 class TwitterChannel(BlockingChannel):
     type = ChannelType.TWITTER
     network = "X"
+    can_find = True
 
     def __init__(self, config: TwitterChannelConfig, secrets: dict[str, SecretStr]) -> None:
         super().__init__(config.name)
@@ -45,6 +47,25 @@ class TwitterChannel(BlockingChannel):
             return Receipt(remote_id=tweet_id, remote_url=f"https://x.com/i/web/status/{tweet_id}")
 
         return await self._call(send)
+
+    async def find(self, link: str, since: datetime) -> Receipt | None:
+        def look() -> Receipt | None:
+            me = self._client.get_me(user_auth=True).data
+            response = self._client.get_users_tweets(
+                me.id,
+                max_results=100,
+                start_time=since,
+                tweet_fields=["entities", "created_at"],
+                user_auth=True,
+            )
+            for tweet in response.data or []:
+                urls = (tweet.entities or {}).get("urls", [])
+                if any(same_link(u.get("expanded_url", ""), link) for u in urls):
+                    tweet_id = str(tweet.id)
+                    return Receipt(tweet_id, f"https://x.com/i/web/status/{tweet_id}")
+            return None
+
+        return await self._call(look)
 
     async def check(self) -> str:
         def me() -> str:

@@ -17,6 +17,7 @@ import math
 import string
 import time
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import twitter_text
@@ -200,7 +201,7 @@ class XEmulator(Emulator):
         if not daily.allowed:
             return problem(429, "Too Many Requests")
         tweet_id = _snowflake(now, self.state.next_id("tweet"))
-        shown = _shorten_urls(text, tweet_id)
+        shown, urls = _shorten_urls(text, tweet_id)
         self.state.add_post(
             StoredPost(
                 id=tweet_id,
@@ -209,7 +210,7 @@ class XEmulator(Emulator):
                 kind="tweet",
                 created_at=now,
                 params=self.public_params(data),
-                private={"text": shown},
+                private={"text": shown, "urls": urls},
             )
         )
         tweet = {"id": tweet_id, "text": shown, "edit_history_tweet_ids": [tweet_id]}
@@ -238,14 +239,17 @@ class XEmulator(Emulator):
                 {"max_results": [raw]},
             )
         user_id = request.path_params["id"]
-        posts = [p for p in self.state.posts() if p.target == user_id]
+        fields = set(request.query_params.get("tweet.fields", "").split(","))
+        since = _rfc3339(request.query_params.get("start_time"))
+        posts = [
+            p
+            for p in self.state.posts()
+            if p.target == user_id and (since is None or p.created_at >= since)
+        ]
         newest = sorted(posts, key=lambda p: int(p.id), reverse=True)[: int(raw)]
         if not newest:
             return JSONResponse({"meta": {"result_count": 0}})
-        data = [
-            {"id": p.id, "text": p.private["text"], "edit_history_tweet_ids": [p.id]}
-            for p in newest
-        ]
+        data = [_tweet_json(p, fields) for p in newest]
         meta = {"result_count": len(data), "newest_id": data[0]["id"], "oldest_id": data[-1]["id"]}
         return JSONResponse({"data": data, "meta": meta})
 
@@ -265,11 +269,51 @@ def _snowflake(now: float, sequence: int) -> str:
     return str(((int(now * 1000) - _TWITTER_EPOCH_MS) << 22) | (sequence & 0x3FFFFF))
 
 
-def _shorten_urls(text: str, tweet_id: str) -> str:
-    """X answers with every URL it recognises replaced by a t.co link."""
+def _shorten_urls(text: str, tweet_id: str) -> tuple[str, list[dict[str, Any]]]:
+    """X answers with every URL it recognises replaced by a t.co link; and the URL entities."""
+    shortened: list[tuple[str, str]] = []
     for found in reversed(twitter_text.extract_urls_with_indices(text)):
         start, end = found["indices"]
         digest = hashlib.sha256(f"{tweet_id} {found['url']}".encode()).digest()
-        code = "".join(_BASE62[b % 62] for b in digest[:10])
-        text = f"{text[:start]}https://t.co/{code}{text[end:]}"
-    return text
+        link = "https://t.co/" + "".join(_BASE62[b % 62] for b in digest[:10])
+        text = f"{text[:start]}{link}{text[end:]}"
+        shortened.append((link, found["url"]))
+    urls, cursor = [], 0
+    for link, expanded in reversed(shortened):  # entity offsets in the shortened text
+        start = text.index(link, cursor)
+        cursor = start + len(link)
+        display = expanded.split("://", 1)[-1]
+        urls.append(
+            {
+                "start": start,
+                "end": cursor,
+                "url": link,
+                "expanded_url": expanded,
+                "display_url": display if len(display) <= 25 else display[:24] + "…",
+            }
+        )
+    return text, urls
+
+
+def _tweet_json(post: StoredPost, fields: set[str]) -> dict[str, Any]:
+    """A post as GET /2/users/:id/tweets shows it, with the tweet.fields asked for."""
+    tweet: dict[str, Any] = {
+        "id": post.id,
+        "text": post.private["text"],
+        "edit_history_tweet_ids": [post.id],
+    }
+    if "created_at" in fields:
+        created = datetime.fromtimestamp(post.created_at, UTC)
+        tweet["created_at"] = created.strftime("%Y-%m-%dT%H:%M:%S.") + f"{created:%f}"[:3] + "Z"
+    if "entities" in fields and post.private.get("urls"):
+        tweet["entities"] = {"urls": post.private["urls"]}
+    return tweet
+
+
+def _rfc3339(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -27,7 +28,7 @@ from syndicator.errors import (
 )
 from syndicator.records import Photo, Post, Receipt
 from syndicator.sandbox import DEMO_CREDENTIALS
-from tests.support import Sandbox, png
+from tests.support import Sandbox, png, wait_for
 
 ARTICLE = "https://www.eurasia-news.com/news/0001-tram-line"
 CREDS = DEMO_CREDENTIALS
@@ -233,3 +234,38 @@ def test_a_refusal_of_the_request_is_permanent(case: Case, sandbox: Sandbox) -> 
     error = failure(case.build(sandbox), case.text)
     assert isinstance(error, PermanentError)
     assert sandbox.posts(case.network) == []
+
+
+@pytest.mark.parametrize("network", ["x", "facebook"])
+def test_a_post_whose_answer_was_lost_can_be_found_on_the_network(
+    network: str, sandbox: Sandbox
+) -> None:
+    case = CASES[network]
+    sandbox.reset(case.network)
+    before = datetime.now(UTC) - timedelta(seconds=5)
+    sandbox.inject(
+        case.network,
+        {"fault": "timeout", "delay": 3, "path": "feed" if network == "facebook" else "tweets"},
+    )
+    error = failure(case.build(sandbox, timeout="1s"), case.text)
+    assert isinstance(error, UncertainError)
+    wait_for(lambda: len(sandbox.posts(case.network)) == 1, what="the late post")
+
+    async def look(link: str) -> Receipt | None:
+        channel = case.build(sandbox)
+        try:
+            return await channel.find(link, before)
+        finally:
+            await channel.close()
+
+    found = asyncio.run(look(ARTICLE))
+    (stored,) = sandbox.posts(case.network)
+    assert found is not None and found.remote_id == str(stored["id"])
+    assert asyncio.run(look("https://www.eurasia-news.com/news/never-posted")) is None
+
+
+def test_telegram_cannot_look_up_what_it_posted() -> None:
+    channel = build_channel_for("telegram")
+    assert not channel.can_find
+    with pytest.raises(NotImplementedError):
+        asyncio.run(channel.find(ARTICLE, datetime.now(UTC)))
