@@ -13,9 +13,10 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import time, timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     BaseModel,
@@ -28,6 +29,7 @@ from pydantic import (
     model_validator,
 )
 
+from syndicator.delivery.pacing import Pace
 from syndicator.errors import ConfigError
 from syndicator.records import ChannelType
 
@@ -54,6 +56,19 @@ def parse_duration(value: object) -> timedelta:
 
 
 Duration = Annotated[timedelta, BeforeValidator(parse_duration)]
+
+_QUIET = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
+
+
+def parse_quiet_hours(value: str) -> tuple[time, time] | None:
+    """``"23:00-07:00"`` as (start, end) local times, or None if it is not written so."""
+    found = _QUIET.match(value)
+    if found is None:
+        return None
+    h1, m1, h2, m2 = map(int, found.groups())
+    if max(h1, h2) > 23 or max(m1, m2) > 59 or (h1, m1) == (h2, m2):
+        return None
+    return time(h1, m1), time(h2, m2)
 Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=64)]
 EnvName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
 
@@ -154,6 +169,47 @@ class _ChannelBase(_Section):
     """UTM parameters added to the article link, e.g. {source = "telegram", medium = "social"}."""
     images: bool = False
     """Post the article's image (Telegram photo with caption, Facebook photo post)."""
+    # Pacing; None means the network's default (DEFAULT_SPACING).
+    min_spacing: Duration | None = None
+    max_per_hour: int | None = Field(default=None, ge=1)
+    max_per_day: int | None = Field(default=None, ge=1)
+    max_per_month: int | None = Field(default=None, ge=1)
+    quiet_hours: str | None = None
+    """Local times during which nothing is posted, e.g. "23:00-07:00" (may cross midnight)."""
+    timezone: str = "UTC"
+    delay: Duration = timedelta(0)
+    """How long after an article's publication its post may go out."""
+
+    DEFAULT_SPACING: ClassVar[timedelta] = timedelta(seconds=5)
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet_hours(cls, value: str | None) -> str | None:
+        if value is not None and parse_quiet_hours(value) is None:
+            raise ValueError('write it as "HH:MM-HH:MM", e.g. "23:00-07:00"')
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (e.g. \"Asia/Baku\")") from None
+        return value
+
+    def pace(self) -> Pace:
+        """The pacing rules, the network's defaults filled in."""
+        spacing = self.min_spacing if self.min_spacing is not None else self.DEFAULT_SPACING
+        return Pace(
+            min_spacing=spacing,
+            max_per_hour=self.max_per_hour,
+            max_per_day=self.max_per_day,
+            max_per_month=self.max_per_month,
+            quiet_hours=parse_quiet_hours(self.quiet_hours) if self.quiet_hours else None,
+            timezone=self.timezone,
+            delay=self.delay,
+        )
 
     @field_validator("utm")
     @classmethod
@@ -181,12 +237,16 @@ class _ChannelBase(_Section):
 
 
 class TelegramChannelConfig(_ChannelBase):
+    # Telegram: about 20 messages a minute to one group or channel (Bots FAQ).
+    DEFAULT_SPACING: ClassVar[timedelta] = timedelta(seconds=3)
     type: Literal[ChannelType.TELEGRAM]
     chat_id: int | Annotated[str, Field(pattern=r"^(@[A-Za-z][A-Za-z0-9_]{3,31}|-?\d+)$")]
     token_env: EnvName = "TELEGRAM_BOT_TOKEN"
 
 
 class TwitterChannelConfig(_ChannelBase):
+    # X: 100 posts per 15 minutes per user (POST /2/tweets).
+    DEFAULT_SPACING: ClassVar[timedelta] = timedelta(seconds=9)
     type: Literal[ChannelType.TWITTER]
     consumer_key_env: EnvName = "X_CONSUMER_KEY"
     consumer_secret_env: EnvName = "X_CONSUMER_SECRET"
@@ -195,6 +255,8 @@ class TwitterChannelConfig(_ChannelBase):
 
 
 class FacebookChannelConfig(_ChannelBase):
+    # Facebook documents no per-Page posting rate; its call budget is shared (BUC): be gentle.
+    DEFAULT_SPACING: ClassVar[timedelta] = timedelta(seconds=10)
     type: Literal[ChannelType.FACEBOOK]
     page_id: Annotated[str, Field(pattern=r"^\d+$")]
     page_token_env: EnvName = "FACEBOOK_PAGE_TOKEN"
