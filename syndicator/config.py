@@ -69,6 +69,8 @@ def parse_quiet_hours(value: str) -> tuple[time, time] | None:
     if max(h1, h2) > 23 or max(m1, m2) > 59 or (h1, m1) == (h2, m2):
         return None
     return time(h1, m1), time(h2, m2)
+
+
 Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=64)]
 EnvName = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
 
@@ -195,7 +197,7 @@ class _ChannelBase(_Section):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r} (e.g. \"Asia/Baku\")") from None
+            raise ValueError(f'unknown time zone {value!r} (e.g. "Asia/Baku")') from None
         return value
 
     def pace(self) -> Pace:

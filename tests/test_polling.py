@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+import inspect
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -190,3 +191,65 @@ def test_the_same_story_in_two_feeds_is_queued_once_per_channel(
         deliveries = sorted(session.scalars(select(DeliveryRow.channel)).all())
     assert deliveries == ["facebook", "telegram", "x"]
     assert sum(r.queued for r in reports) == 3
+
+
+def polls(
+    database: Database, clock: Clock, feed: SourceConfig, *changes: Callable[[], object]
+) -> list[PollReport]:
+    """Polls ``feed`` with one poller, as a daemon does: first, then after each change."""
+
+    async def go() -> list[PollReport]:
+        async with http_client() as client:
+            poller = Poller(database, client, actor="test", clock=clock)
+            reports = [await poller.poll(feed)]
+            for change in changes:
+                done = change()
+                if inspect.isawaitable(done):
+                    await done
+                clock.advance(timedelta(minutes=2))
+                reports.append(await poller.poll(feed))
+            return reports
+
+    return asyncio.run(go())
+
+
+def test_of_a_changed_feed_only_the_changed_items_are_read_again(
+    sqlite_database: Database, site: NewsSite
+) -> None:
+    for title in ("Tram line approved", "Bridge reopens", "Budget passed"):
+        site.add(title)
+    clock = Clock()
+
+    def retitle() -> None:
+        site.stories[0].title = "Tram line approved, 31 votes to 9"
+
+    first, unchanged, added, corrected = polls(
+        sqlite_database, clock, source(site.feed_url), lambda: None,
+        lambda: site.add("Harbour strike ends"), retitle,
+    )  # fmt: skip
+    assert first.feed is not None and first.feed.unchanged == 0 and first.new_articles == 3
+    assert unchanged.not_modified
+    assert added.feed is not None and (added.feed.unchanged, added.new_articles) == (3, 1)
+    assert [e.title for e in added.feed.entries] == ["Harbour strike ends"]
+    assert corrected.feed is not None and corrected.feed.unchanged == 3
+    assert (corrected.new_articles, corrected.updated) == (0, 1)
+
+
+def test_after_another_worker_has_polled_a_feed_every_item_is_read_again(
+    sqlite_database: Database, site: NewsSite
+) -> None:
+    site.add("Tram line approved")
+    clock = Clock()
+
+    async def another_worker_polls() -> None:
+        site.add("Bridge reopens")
+        async with http_client() as client:  # a poller of its own, as in another process
+            other = Poller(sqlite_database, client, actor="worker-2", clock=clock)
+            assert (await other.poll(source(site.feed_url))).new_articles == 1
+        site.add("Budget passed")
+
+    first, after = polls(sqlite_database, clock, source(site.feed_url), another_worker_polls)
+    assert first.new_articles == 1
+    assert after.feed is not None and after.feed.unchanged == 0  # its notes are not ours
+    assert after.feed.entries[0].title == "Budget passed"
+    assert after.new_articles == 1  # the store knows the rest all the same

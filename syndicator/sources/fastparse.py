@@ -15,20 +15,17 @@ from __future__ import annotations
 import codecs
 import re
 import threading
-from typing import TYPE_CHECKING, Any
+from collections.abc import Container
+from typing import Any
 
 import feedparser
 from feedparser.encodings import RE_XML_PI_ENCODING
 from lxml import etree  # type: ignore[import-untyped]
 
 from syndicator.records import FeedEntry
-from syndicator.sources import parse as _parse
 from syndicator.sources.fastparse_fields import CANONICAL, Unsure, attributes
 from syndicator.sources.fastparse_model import Model
-from syndicator.sources.fastparse_record import build_entry, identify
-
-if TYPE_CHECKING:
-    from syndicator.sources.parse import ParsedFeed
+from syndicator.sources.fastparse_record import ParsedFeed, build_entry, feed_link, identify
 
 _ATOM = "http://www.w3.org/2005/Atom"
 _RSS1 = "http://purl.org/rss/1.0/"
@@ -58,12 +55,18 @@ _local = threading.local()  # an lxml parser may not be shared between threads
 
 
 def fast_parse(
-    content: bytes, *, base_url: str, content_type: str | None = None
+    content: bytes,
+    *,
+    base_url: str,
+    content_type: str | None = None,
+    known: Container[bytes] = frozenset(),
 ) -> ParsedFeed | None:
     """What ``parse_feed`` makes of a well-formed RSS or Atom feed, or None if not sure.
 
     None means only "ask feedparser": a malformed, unusual or non-feed document, one that
     would need its encoding guessed, or an element whose effect this path does not replay.
+    An item whose fingerprint is in ``known`` is the same item, read in the same place of
+    the same kind of document, as one this path has read before: it is left out, unread.
     """
     if not base_url or not (feedparser.SANITIZE_HTML and feedparser.RESOLVE_RELATIVE_URIS):
         return None
@@ -75,7 +78,7 @@ def fast_parse(
     except (etree.LxmlError, ValueError):
         return None
     try:
-        model = _read(root, document, base_url)
+        model = _read(root, document, base_url, known)
     except Unsure:
         return None
     if not model.entries:
@@ -83,13 +86,18 @@ def fast_parse(
     entries: list[FeedEntry] = []
     problems: list[str] = []
     for number, raw in enumerate(model.entries, start=1):
+        if raw is None:
+            continue  # unchanged since it was read before
         entry = build_entry(raw, base_url)
         if isinstance(entry, FeedEntry):
             entries.append(entry)
         else:
-            problems.append(f"entry {number} ({identify(raw)}) {entry}: skipped")
-    hub, self_url = _feed_link(model, "hub", base_url), _feed_link(model, "self", base_url)
-    return _parse.ParsedFeed(tuple(entries), tuple(problems), hub, self_url)
+            title = raw.title.value if raw.title is not None else None
+            problems.append(f"entry {number} ({identify(raw.id, title)}) {entry}: skipped")
+    hub = feed_link(model.feed_links, "hub", base_url)
+    self_url = feed_link(model.feed_links, "self", base_url)
+    unchanged = model.entries.count(None)
+    return ParsedFeed(tuple(entries), tuple(problems), hub, self_url, unchanged, model.digests())
 
 
 def _parser() -> Any:
@@ -154,7 +162,7 @@ def _reads_as_utf8(label: str, ascii_only: bool) -> bool:
     return name == "utf-8" or (ascii_only and name in _ASCII_LABELS)
 
 
-def _read(root: Any, document: bytes, base_url: str) -> Model:
+def _read(root: Any, document: bytes, base_url: str, known: Container[bytes]) -> Model:
     """Runs the model over the tree, once the document's names are known to read alike."""
     _check_names(document)
     root_key, _ = _element_key(root)
@@ -171,7 +179,7 @@ def _read(root: Any, document: bytes, base_url: str) -> Model:
         atom = False
     else:
         raise Unsure("not RSS 0.9x/2.0, RSS 1.0 or Atom 1.0")
-    model = Model(atom=atom, key=_element_key)
+    model = Model(atom=atom, key=_element_key, known=known, context=base_url)
     attrs = attributes(root.items())
     base = model.rebase(base_url, attrs.get("xml:base", attrs.get("base")))
     model.feed_element(root, root_key, attrs, 1, base)
@@ -231,9 +239,3 @@ def _canonical(uri: str) -> str | None:
     """feedparser's canonical prefix for a namespace ("" for RSS and Atom), None if unknown."""
     lowered = uri.lower()
     return "" if "backend.userland.com/rss" in lowered else CANONICAL.get(lowered)
-
-
-def _feed_link(model: Model, rel: str, base_url: str) -> str | None:
-    """``parse.py``'s choice among the feed-level links: the first with ``rel``, absolute."""
-    link: str | None = _parse._feed_link({"feed": {"links": model.feed_links}}, rel, base_url)
-    return link

@@ -19,8 +19,8 @@ from feedparser.mixin import _FeedParserMixin
 from feedparser.sanitizer import _sanitize_html
 from feedparser.urls import _urifixer, _urljoin, resolve_relative_uris
 
-from syndicator.sources.fastparse_html import Pieces, render, sanitizer_keeps, split, visible_text
-from syndicator.sources.text import fold_whitespace
+from syndicator.sources.fastparse_html import sanitizer_keeps, split, visible_text
+from syndicator.sources.text import Pieces, fold_whitespace, render
 
 # feedparser's namespace table (lower-cased URI -> canonical prefix, "" for RSS and Atom).
 CANONICAL: dict[str, str] = {

@@ -5,7 +5,7 @@ resolver and sanitizer (sgmllib) and ``html_to_text`` (html.parser). For the HTM
 feeds mostly carry (paragraphs, links, emphasis, images, known entities, all tags whole)
 the sanitizer keeps every tag and every character of text, and html.parser sees nothing but
 tags and text. ``split`` recognises exactly that HTML with one regular expression and cuts it
-where html.parser would; ``render`` then joins the pieces as ``html_to_text`` does.
+into the pieces html.parser would make; ``text.render`` joins them as for ``html_to_text``.
 """
 
 from __future__ import annotations
@@ -16,8 +16,7 @@ import re
 
 from feedparser.sanitizer import _HTMLSanitizer
 
-from syndicator.sources import text as _text
-from syndicator.sources.text import fold_whitespace
+from syndicator.sources.text import BREAKS, HIDDEN, Break, Pieces, html_to_text, render
 
 # Elements the sanitizer keeps, html.parser reads as plain tags and html_to_text never hides.
 _VOID = frozenset({"br", "hr", "img"})
@@ -28,7 +27,7 @@ _KEPT = frozenset(
      "li", "ol", "p", "pre", "q", "s", "samp", "section", "small", "span", "strike", "strong",
      "sub", "sup", "table", "tbody", "td", "tfoot", "th", "thead", "time", "tr", "tt", "u", "ul",
      "var"} | _VOID
-) & frozenset(_HTMLSanitizer.acceptable_elements) - frozenset(_text._HIDDEN)  # fmt: skip
+) & frozenset(_HTMLSanitizer.acceptable_elements) - HIDDEN  # fmt: skip
 _ENTITIES = frozenset(html.entities.name2codepoint) | {"apos"}  # what sgmllib passes through
 _ATTRIBUTE = r"""\s+[A-Za-z_][-.:A-Za-z0-9_]*(?:\s*=\s*(?:"[^"<>]*"|'[^'<>]*'))?"""
 # A whole tag: (closing slash, name, attributes, self-closing slash).
@@ -41,16 +40,7 @@ _NAMED = re.compile(r"&([A-Za-z][A-Za-z0-9]*);")
 _TAG = re.compile(r"<[^>]*>")
 _LATIN1_HIGH = re.compile("[\x80-\xff]")
 
-# html_to_text's own breaks, as small integers: NEWLINE (a <br>) < SPACE < LINE < PARAGRAPH.
-_NEWLINE, _LINE, _PARAGRAPH = (
-    int(_text._Break.NEWLINE),
-    int(_text._Break.LINE),
-    int(_text._Break.PARAGRAPH),
-)
-_BREAKS = {tag: int(kind) for tag, kind in _text._BREAKS.items()} | {"br": _NEWLINE}
-_SEPARATORS = {int(kind): separator for kind, separator in _text._SEPARATORS.items()}
-
-Pieces = list[str | int]
+_NO_BREAK = Break.NONE.value
 
 
 def split(value: str) -> Pieces | None:
@@ -81,7 +71,7 @@ def split(value: str) -> Pieces | None:
             return None
         if slash and name not in _VOID:
             return None  # feedparser writes <p/> as <p></p>
-        pieces.append(_BREAKS.get(name, -1))
+        pieces.append(BREAKS.get(name, _NO_BREAK))
     return pieces
 
 
@@ -98,36 +88,7 @@ def sanitizer_keeps(raw: str, base: str) -> Pieces | None:
     return pieces if base.isascii() and all(tag.isascii() for tag in _TAG.findall(raw)) else None
 
 
-def render(pieces: Pieces) -> str:
-    """``html_to_text``'s rendering of html.parser's pieces (``-1`` is a tag without a break)."""
-    if all(isinstance(piece, str) for piece in pieces):
-        return fold_whitespace("".join(piece for piece in pieces if isinstance(piece, str)))
-    out: list[str] = []
-    pending = -1  # the strongest break since the last text, or -1 for none
-    for piece in pieces:
-        if isinstance(piece, str):
-            if pending >= 0:
-                if not piece.strip():
-                    continue
-                out.append(_SEPARATORS[pending])
-                pending = -1
-            out.append(_collapse(piece))
-        elif piece == _NEWLINE:
-            pending = _LINE if pending < _LINE else _PARAGRAPH
-        elif piece > pending:
-            pending = piece
-    return fold_whitespace("".join(out))
-
-
-def _collapse(piece: str) -> str:
-    r"""``re.sub(r"\s+", " ", piece)``: str.split sees whitespace exactly as ``\s`` does."""
-    words = " ".join(piece.split())
-    if not words:
-        return " " if piece else ""
-    return f"{' ' if piece[0].isspace() else ''}{words}{' ' if piece[-1].isspace() else ''}"
-
-
 def visible_text(value: str) -> str:
     """Exactly ``html_to_text(value)``, faster where ``value`` is simple HTML."""
     pieces = split(value)
-    return _text.html_to_text(value) if pieces is None else render(pieces)
+    return html_to_text(value) if pieces is None else render(pieces)

@@ -9,15 +9,21 @@ handlers; elements without a feedparser handler are inert, as in feedparser; fee
 elements matter only for hub and self links and for where entries may stand. Any element
 with a handler that is not replayed, or a shape feedparser would read otherwise (an entry
 inside an image, a summary at feed level), raises ``Unsure``.
+
+Each item is fingerprinted as it is reached: its serialized subtree, with everything outside
+it that its reading depends on (the base URL in force, its depth, Atom or RSS, the URL the
+feed came from). An item whose fingerprint is ``known`` reads as it read before, so it is
+not walked again; the entry list holds None in its place.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from typing import Any
 
 from feedparser.api import StrictFeedParser
 from feedparser.urls import make_safe_absolute_uri
+from lxml import etree  # type: ignore[import-untyped]
 
 from syndicator.sources.fastparse_entry import ENTRY_HANDLERS, Handler, inert
 from syndicator.sources.fastparse_fields import (
@@ -28,6 +34,9 @@ from syndicator.sources.fastparse_fields import (
     link_attributes,
 )
 
+# An item's fingerprint: Python's own (keyed, 64-bit) hash, so only good within one process.
+# Two items of a feed colliding by chance is a one in 10^16 event per poll.
+DIGEST_BYTES = 8
 # Every element key that some feedparser handler acts on: "_start_dc_creator" -> "dc_creator".
 HANDLED = frozenset(
     name.split("_", 2)[2] for name in dir(StrictFeedParser) if name.startswith(("_start_", "_end_"))
@@ -54,10 +63,20 @@ _IMAGE_PARTS = frozenset({"title", "link", "description", "url", "href", "width"
 class Model:
     """One pass over the document with feedparser's state: entries and feed links come out."""
 
-    def __init__(self, *, atom: bool, key: Callable[[Any], tuple[str, bool]]) -> None:
+    def __init__(
+        self,
+        *,
+        atom: bool,
+        key: Callable[[Any], tuple[str, bool]],
+        known: Container[bytes] = frozenset(),
+        context: str = "",
+    ) -> None:
         self.atom = atom  # feedparser's version starts with "atom": it never sniffs for HTML
         self.key = key  # element -> (feedparser's key, whether it has a namespace prefix)
-        self.entries: list[RawEntry] = []
+        self.known = known  # fingerprints of items read before
+        self._context = (atom, context)
+        self._digests: list[bytes] = []
+        self.entries: list[RawEntry | None] = []  # None: an item known from before
         self.feed_links: list[dict[str, str]] = []
         self.entry: RawEntry | None = None
         self.in_image = self.in_textinput = self.in_author = False
@@ -180,9 +199,19 @@ class Model:
             raise Unsure("a hub or self link that feedparser reads its own way")
         self.feed_links.append(link)
 
+    def digests(self) -> frozenset[bytes]:
+        """The fingerprints of every item in the document."""
+        return frozenset(self._digests)
+
     def _item(self, element: Any, attrs: dict[str, str], depth: int, base: str) -> None:
         if "lastmod" in attrs or "href" in attrs:
             raise Unsure("a CDF item")
+        serialized = etree.tostring(element, encoding="utf-8", with_tail=False)
+        digest = hash((self._context, depth, base, serialized)).to_bytes(DIGEST_BYTES, signed=True)
+        self._digests.append(digest)
+        if digest in self.known:
+            self.entries.append(None)
+            return
         entry = self.entry = RawEntry()
         self.entries.append(entry)
         self.title_depth = -1

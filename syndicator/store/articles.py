@@ -1,18 +1,98 @@
-"""Sources and articles: recording what a poll found, once per story."""
+"""Sources and articles: recording what a poll found, once per story.
+
+Polling is the hot path of a daemon with thousands of sources, so what runs on every poll
+is plain SQL through SQLAlchemy Core, by primary or unique key: one read of the source's
+state before the fetch, one update after it (``record_poll``), and for a feed that changed,
+one query per key kind for its entries and one insert for what is new (``record_entries``).
+ORM objects are made only where something is created for the first time.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, Protocol
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Table, Update, bindparam, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from syndicator.records import Article, FeedEntry
 from syndicator.sources.urls import normalise_url
-from syndicator.store.schema import ArticleEventRow, ArticleRow, SourceRow
+from syndicator.store.schema import ArticleRow, Base, SourceRow
+
+Db = Connection | Session  # where the statements run: either takes Core statements alike
+
+_SOURCES: Table = Base.metadata.tables["sources"]
+_ARTICLES: Table = Base.metadata.tables["articles"]
+_EVENTS: Table = Base.metadata.tables["article_events"]
+# The per-poll queries, built once: SQLAlchemy then reuses their compiled form every time.
+_STATE = select(
+    _SOURCES.c.id, _SOURCES.c.feed, _SOURCES.c.etag, _SOURCES.c.last_modified,
+    _SOURCES.c.next_poll_at, _SOURCES.c.first_polled_at, _SOURCES.c.last_success_at,
+).where(_SOURCES.c.name == bindparam("name"))  # fmt: skip
+_NEW_SOURCE = {
+    name: dialect.insert(_SOURCES).on_conflict_do_nothing()
+    for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
+}
+_POLL_UPDATES: dict[frozenset[str], Update] = {}
+_BY_GUID = select(
+    _ARTICLES.c.id, _ARTICLES.c.guid, _ARTICLES.c.title, _ARTICLES.c.url, _ARTICLES.c.url_key
+).where(
+    _ARTICLES.c.source_id == bindparam("source"),
+    _ARTICLES.c.guid.in_(bindparam("guids", expanding=True)),
+)
+_KEY_TAKEN = select(_ARTICLES.c.id).where(_ARTICLES.c.url_key == bindparam("key"))
+_UPDATE = (
+    update(_ARTICLES)
+    .where(_ARTICLES.c.id == bindparam("b_id"))
+    .values(
+        title=bindparam("b_title"),
+        url=bindparam("b_url"),
+        url_key=bindparam("b_url_key"),
+        updated_at=bindparam("b_updated_at", type_=_ARTICLES.c.updated_at.type),
+    )
+)
+# New articles, skipping any that another worker stored meanwhile; sent as one multi-row
+# INSERT ... RETURNING by SQLAlchemy ("insertmanyvalues"), batched under SQLite's limits.
+_INSERT_NEW = {
+    name: dialect.insert(_ARTICLES)
+    .on_conflict_do_nothing()
+    .returning(_ARTICLES.c.id, _ARTICLES.c.guid)
+    for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
+}
+_BY_KEY = select(_ARTICLES.c.id, _ARTICLES.c.url_key, _ARTICLES.c.source_id).where(
+    _ARTICLES.c.url_key.in_(bindparam("keys", expanding=True))
+)
+
+
+def dialect_of(db: Db) -> str:
+    """The database's dialect name, for the INSERT ... ON CONFLICT that suits it."""
+    return db.dialect.name if isinstance(db, Connection) else db.get_bind().dialect.name
+
+
+class Source(Protocol):
+    """A source as ``record_entries`` needs it: a ``SourceRow`` or a ``SourceState``."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def name(self) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class SourceState:
+    """What a poll needs to know about its source before it fetches."""
+
+    id: int
+    name: str
+    etag: str | None
+    last_modified: str | None
+    next_poll_at: datetime | None
+    first_polled_at: datetime | None
+    last_success_at: datetime | None
 
 
 def source_row(session: Session, name: str, feed: str, *, now: datetime) -> SourceRow:
@@ -28,6 +108,49 @@ def source_row(session: Session, name: str, feed: str, *, now: datetime) -> Sour
     return row
 
 
+def source_state(db: Db, name: str, feed: str, *, now: datetime) -> SourceState:
+    """The source's polling state, read by its unique name; the row is made on first sight.
+
+    A source whose feed location has changed (in the config) forgets its validators.
+    """
+    found = db.execute(_STATE, {"name": name}).first()
+    if found is None:
+        row = {"name": name, "feed": feed, "consecutive_failures": 0, "articles_seen": 0,
+               "created_at": now}  # fmt: skip
+        db.execute(_NEW_SOURCE.get(dialect_of(db), _NEW_SOURCE["sqlite"]), row)
+        found = db.execute(_STATE, {"name": name}).one()
+    if found.feed != feed:
+        c = _SOURCES.c
+        changed = {"feed": feed, "etag": None, "last_modified": None}
+        db.execute(update(_SOURCES).where(c.id == found.id).values(changed))
+        found = db.execute(_STATE, {"name": name}).one()
+    return SourceState(found.id, name, found.etag, found.last_modified, found.next_poll_at,
+                       found.first_polled_at, found.last_success_at)  # fmt: skip
+
+
+def record_poll(db: Db, source_id: int, **values: Any) -> None:
+    """Set columns of the source's row; ``articles_seen`` is added to what is there, and
+    ``first_polled_at`` is set only if it is not set yet. One UPDATE by primary key, of a
+    form made once for each set of columns (a poll sets one of a few sets).
+    """
+    columns = frozenset(values)
+    statement = _POLL_UPDATES.get(columns)
+    if statement is None:
+        statement = _POLL_UPDATES[columns] = _poll_update(columns)
+    db.execute(statement, {"source_id": source_id, **{f"v_{k}": v for k, v in values.items()}})
+
+
+def _poll_update(columns: frozenset[str]) -> Update:
+    """The UPDATE of these columns of a source, its values as bound parameters."""
+    c = _SOURCES.c
+    values: dict[str, Any] = {name: bindparam(f"v_{name}", type_=c[name].type) for name in columns}
+    if "articles_seen" in values:
+        values["articles_seen"] = c.articles_seen + values["articles_seen"]
+    if "first_polled_at" in values:
+        values["first_polled_at"] = func.coalesce(c.first_polled_at, values["first_polled_at"])
+    return update(_SOURCES).where(c.id == bindparam("source_id")).values(values)
+
+
 def url_key(url: str) -> str:
     try:
         return normalise_url(url)
@@ -39,7 +162,7 @@ def url_key(url: str) -> str:
 class NewArticle:
     """An article this source has not offered before: new, or first seen in another source."""
 
-    row: ArticleRow
+    id: int  # the article's row
     entry: FeedEntry
     position: int  # where the feed listed it: 0 is first
 
@@ -52,7 +175,7 @@ class Recorded:
 
 
 def record_entries(
-    session: Session, source: SourceRow, entries: Sequence[FeedEntry], *, now: datetime
+    db: Db, source: Source, entries: Sequence[FeedEntry], *, now: datetime
 ) -> Recorded:
     """Record what a feed holds; each story is one article however many sources carry it.
 
@@ -60,127 +183,116 @@ def record_entries(
     any source gave it the same normalised URL. A known guid with a new title or link is an
     update of the article (an event), never a new article.
     """
-    keyed = [(entry, url_key(entry.url)) for entry in entries]
-    guids = {entry.guid for entry, _ in keyed}
-    keys = {key for _, key in keyed}
-    by_guid = {
-        row.guid: row
-        for row in session.scalars(
-            select(ArticleRow).where(ArticleRow.source_id == source.id, ArticleRow.guid.in_(guids))
-        )
-    }
-    by_key = {
-        row.url_key: row
-        for row in session.scalars(select(ArticleRow).where(ArticleRow.url_key.in_(keys)))
-    }
-    offered = _offered_by(
-        session, source, [r.id for r in by_key.values() if r.source_id != source.id]
-    )
-    candidates: list[NewArticle] = []
-    fresh: list[NewArticle] = []
-    updated = 0
-    for position, (entry, key) in enumerate(keyed):
+    guids = list({entry.guid for entry in entries})
+    by_guid = {row.guid: row for row in db.execute(_BY_GUID, {"source": source.id, "guids": guids})}
+    events: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+    unknown: list[tuple[int, FeedEntry, str]] = []  # not known by guid: looked up by URL
+    for position, entry in enumerate(entries):
         known = by_guid.get(entry.guid)
-        if known is not None:
-            updated += _note_update(session, source, known, entry, key, now)
-            continue
-        known = by_key.get(key)
-        if known is not None:
-            if known.source_id != source.id and known.id not in offered:
-                offered.add(known.id)
-                session.add(_event(known, source, now, "also_in_source", f"also in {source.name}"))
-                candidates.append(NewArticle(known, entry, position))
-            continue
-        row = _new_row(source, entry, key, now)
-        by_guid[entry.guid] = by_key[key] = row
-        fresh.append(NewArticle(row, entry, position))
-    inserted = _insert(session, fresh)
+        if known is None:
+            unknown.append((position, entry, url_key(entry.url)))
+        elif entry.title != known.title or entry.url != known.url:
+            updates.append(_update(db, known, entry, now))
+            events.append(_event(known.id, source, now, "updated", updates[-1].pop("detail")))
+    if updates:
+        db.execute(_UPDATE, updates)
+    updated = len(updates)
+    if not unknown:
+        if events:
+            db.execute(insert(_EVENTS), events)
+        return Recorded([], 0, updated)
+    keys = list({key for _, _, key in unknown})
+    by_key = {row.url_key: row for row in db.execute(_BY_KEY, {"keys": keys})}
+    offered = _offered_by(db, source, [r.id for r in by_key.values() if r.source_id != source.id])
+    candidates: list[NewArticle] = []
+    fresh: dict[str, tuple[int, FeedEntry, str]] = {}  # by guid, in feed order
+    taken = set(by_key)
+    for position, entry, key in unknown:
+        stored = by_key.get(key)
+        if stored is not None:
+            if stored.source_id != source.id and stored.id not in offered:
+                offered.add(stored.id)
+                events.append(
+                    _event(stored.id, source, now, "also_in_source", f"also in {source.name}")
+                )
+                candidates.append(NewArticle(stored.id, entry, position))
+        elif entry.guid not in fresh and key not in taken:
+            taken.add(key)
+            fresh[entry.guid] = (position, entry, key)
+    if events:
+        db.execute(insert(_EVENTS), events)
+    inserted = _insert(db, source, list(fresh.values()), now)
     candidates.extend(inserted)
     candidates.sort(key=lambda item: item.position)
-    session.flush()
     return Recorded(candidates, len(inserted), updated)
 
 
-def _offered_by(session: Session, source: SourceRow, article_ids: list[int]) -> set[int]:
+def _offered_by(db: Db, source: Source, article_ids: list[int]) -> set[int]:
     """Of these articles from other sources, those this source has already offered."""
     if not article_ids:
         return set()
-    query = select(ArticleEventRow.article_id).where(
-        ArticleEventRow.article_id.in_(article_ids),
-        ArticleEventRow.source_id == source.id,
-        ArticleEventRow.kind == "also_in_source",
+    e = _EVENTS.c
+    query = select(e.article_id).where(
+        e.article_id.in_(article_ids), e.source_id == source.id, e.kind == "also_in_source"
     )
-    return set(session.scalars(query))
+    return set(db.scalars(query))
 
 
-def _note_update(
-    session: Session, source: SourceRow, row: ArticleRow, entry: FeedEntry, key: str, now: datetime
-) -> int:
+def _update(db: Db, known: Any, entry: FeedEntry, now: datetime) -> dict[str, Any]:
+    """The new title and link of a known article, and a ``detail`` saying what changed.
+
+    The article keeps its URL key if the new link's key is another article's already.
+    """
     changes = []
-    if entry.title != row.title:
-        changes.append(f"title {row.title!r} -> {entry.title!r}")
-        row.title = entry.title
-    if entry.url != row.url:
-        changes.append(f"link {row.url} -> {entry.url}")
-        row.url = entry.url
-        taken = session.scalar(select(ArticleRow.id).where(ArticleRow.url_key == key))
-        if taken is None:
-            row.url_key = key
-    if not changes:
-        return 0
-    row.updated_at = now
-    session.add(_event(row, source, now, "updated", "; ".join(changes)))
-    return 1
+    if entry.title != known.title:
+        changes.append(f"title {known.title!r} -> {entry.title!r}")
+    key = known.url_key
+    if entry.url != known.url:
+        changes.append(f"link {known.url} -> {entry.url}")
+        new_key = url_key(entry.url)
+        if db.execute(_KEY_TAKEN, {"key": new_key}).first() is None:
+            key = new_key
+    return {"b_id": known.id, "b_title": entry.title, "b_url": entry.url, "b_url_key": key,
+            "b_updated_at": now, "detail": "; ".join(changes)}  # fmt: skip
 
 
 def _event(
-    row: ArticleRow, source: SourceRow, now: datetime, kind: str, detail: str
-) -> ArticleEventRow:
-    return ArticleEventRow(
-        article_id=row.id, source_id=source.id, created_at=now, kind=kind, detail=detail
-    )
+    article_id: int, source: Source, now: datetime, kind: str, detail: str
+) -> dict[str, Any]:
+    return {"article_id": article_id, "source_id": source.id, "created_at": now, "kind": kind,
+            "detail": detail}  # fmt: skip
 
 
-def _new_row(source: SourceRow, entry: FeedEntry, key: str, now: datetime) -> ArticleRow:
-    return ArticleRow(
-        source_id=source.id,
-        guid=entry.guid,
-        url=entry.url,
-        url_key=key,
-        title=entry.title,
-        summary=entry.summary,
-        published_at=entry.published,
-        categories=list(entry.categories),
-        image_url=entry.image_url,
-        author=entry.author,
-        created_at=now,
-    )
+def _row(source: Source, entry: FeedEntry, key: str, now: datetime) -> dict[str, Any]:
+    return {
+        "source_id": source.id,
+        "guid": entry.guid,
+        "url": entry.url,
+        "url_key": key,
+        "title": entry.title,
+        "summary": entry.summary,
+        "published_at": entry.published,
+        "categories": list(entry.categories),
+        "image_url": entry.image_url,
+        "author": entry.author,
+        "created_at": now,
+    }
 
 
-def _insert(session: Session, fresh: list[NewArticle]) -> list[NewArticle]:
-    """Insert all at once; if another worker stored one of them meanwhile, one by one.
-
-    Returns those this call inserted.
+def _insert(
+    db: Db, source: Source, fresh: list[tuple[int, FeedEntry, str]], now: datetime
+) -> list[NewArticle]:
+    """Insert the new articles in one statement, skipping any that another worker stored
+    meanwhile (the unique guid and URL keys decide); returns those this call inserted.
     """
     if not fresh:
         return []
-    try:
-        with session.begin_nested():
-            session.add_all(item.row for item in fresh)
-            session.flush()
-        return fresh
-    except IntegrityError:
-        pass
-    inserted = []
-    for item in fresh:
-        try:
-            with session.begin_nested():
-                session.add(item.row)
-                session.flush()
-            inserted.append(item)
-        except IntegrityError:
-            continue
-    return inserted
+    statement = _INSERT_NEW.get(dialect_of(db), _INSERT_NEW["sqlite"])
+    rows = [_row(source, entry, key, now) for _, entry, key in fresh]
+    ids = {guid: article_id for article_id, guid in db.execute(statement, rows)}
+    return [NewArticle(ids[entry.guid], entry, position) for position, entry, _ in fresh
+            if entry.guid in ids]  # fmt: skip
 
 
 def newest_first(articles: Sequence[NewArticle]) -> list[NewArticle]:

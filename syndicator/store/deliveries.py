@@ -10,15 +10,30 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Table, and_, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from syndicator.records import DeliveryStatus
 from syndicator.secrets import redact
-from syndicator.store.schema import ArticleRow, DeliveryEventRow, DeliveryRow
+from syndicator.store.articles import Db, dialect_of
+from syndicator.store.schema import ArticleRow, Base, DeliveryEventRow, DeliveryRow
 
 DUE = (DeliveryStatus.QUEUED.value, DeliveryStatus.WAITING.value)
+_EVENTS: Table = Base.metadata.tables["delivery_events"]
+_DELIVERIES: Table = Base.metadata.tables["deliveries"]
+# The columns a new delivery leaves empty: set on the ORM object, so that none is unloaded.
+_UNSET = dict.fromkeys(("next_attempt_at", "remote_id", "remote_url", "error_kind", "text"))
+# New deliveries, minus the (article, channel) pairs that have one: INSERT ... ON CONFLICT DO
+# NOTHING RETURNING, one statement for all of them ("insertmanyvalues").
+_NEW_DELIVERIES = {
+    name: dialect.insert(_DELIVERIES)
+    .on_conflict_do_nothing()
+    .returning(_DELIVERIES.c.id, _DELIVERIES.c.article_id, _DELIVERIES.c.channel)
+    for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,37 +60,66 @@ def create_deliveries(
     actor: str,
     detail: str | None = None,
 ) -> list[DeliveryRow]:
-    """One delivery per article and channel (those that exist already are left alone)."""
-    ids = list(article_ids)
-    if not ids or not channels:
-        return []
-    existing = {
-        (article_id, channel)
-        for article_id, channel in session.execute(
-            select(DeliveryRow.article_id, DeliveryRow.channel).where(
-                DeliveryRow.article_id.in_(ids), DeliveryRow.channel.in_(channels)
-            )
-        )
-    }
-    rows = [
-        DeliveryRow(
-            article_id=article_id,
-            channel=channel,
-            status=status.value,
-            attempts=0,
-            # Why it will not be sent, shown in the posting log beside the state.
-            error=detail if status is DeliveryStatus.SKIPPED else None,
-            created_at=now,
-            updated_at=now,
-        )
-        for article_id in ids
-        for channel in channels
-        if (article_id, channel) not in existing
-    ]
-    session.add_all(rows)
-    session.flush()
-    session.add_all(_event(row, now=now, actor=actor, change=Change(detail=detail)) for row in rows)
+    """One delivery per article and channel (those that exist already are left alone).
+
+    The new deliveries come back as ORM objects of the session, in article and channel order.
+    """
+    made = _insert(session, article_ids, channels, status, now, actor, detail)
+    rows = []
+    for delivery_id, values in made:
+        row = DeliveryRow(id=delivery_id, **values, **_UNSET)
+        make_transient_to_detached(row)  # as if loaded: no flush, no query to read it back
+        session.add(row)
+        rows.append(row)
     return rows
+
+
+def add_deliveries(
+    db: Db,
+    article_ids: Iterable[int],
+    channels: Sequence[str],
+    *,
+    status: DeliveryStatus,
+    now: datetime,
+    actor: str,
+    detail: str | None = None,
+) -> int:
+    """``create_deliveries`` for the poller, which only counts them: no ORM objects."""
+    return len(_insert(db, article_ids, channels, status, now, actor, detail))
+
+
+def _insert(
+    db: Db,
+    article_ids: Iterable[int],
+    channels: Sequence[str],
+    status: DeliveryStatus,
+    now: datetime,
+    actor: str,
+    detail: str | None,
+) -> list[tuple[int, dict[str, Any]]]:
+    """One INSERT that skips the (article, channel) pairs that have a delivery and says which
+    it made, then their posting-log rows: (id, columns) of each new delivery, in order.
+    """
+    error = detail if status is DeliveryStatus.SKIPPED else None  # shown beside the state
+    wanted = [
+        {"article_id": article_id, "channel": channel, "status": status.value, "attempts": 0,
+         "error": error, "created_at": now, "updated_at": now}
+        for article_id in dict.fromkeys(article_ids)
+        for channel in dict.fromkeys(channels)
+    ]  # fmt: skip
+    if not wanted:
+        return []
+    statement = _NEW_DELIVERIES.get(dialect_of(db), _NEW_DELIVERIES["sqlite"])
+    ids = {(a, c): delivery_id for delivery_id, a, c in db.execute(statement, wanted)}
+    made = [(ids[v["article_id"], v["channel"]], v) for v in wanted
+            if (v["article_id"], v["channel"]) in ids]  # fmt: skip
+    if made:
+        db.execute(
+            insert(_EVENTS),
+            [{"delivery_id": delivery_id, "created_at": now, "status": status.value,
+              "actor": actor, "attempt": 0, "detail": detail} for delivery_id, _ in made],
+        )  # fmt: skip
+    return made
 
 
 def _is_due(now: datetime) -> ColumnElement[bool]:

@@ -9,6 +9,7 @@ the well-formed ones must take the fast path, so that the equality is not vacuou
 from __future__ import annotations
 
 import codecs
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -30,10 +31,7 @@ CORPUS = Path(__file__).parent / "corpus"
 FEEDS = sorted(CORPUS.glob("*.xml"))
 BASE_URL = "https://www.example-news.com/feeds/world/rss.xml"
 
-# The feedparser path alone (parse_feed itself while it does not call fast_parse).
-feedparser_path: Callable[..., ParsedFeed] = getattr(
-    parse, "parse_with_feedparser", parse.parse_feed
-)
+feedparser_path: Callable[..., ParsedFeed] = parse.parse_with_feedparser  # no fast path
 
 # Corpus feeds that the fast path leaves to feedparser, and why.
 LEFT_TO_FEEDPARSER = {
@@ -109,6 +107,21 @@ def test_feed_served_under_any_content_type_reads_as_feedparser_reads_it(
     name: str, content_type: str
 ) -> None:
     assert_same_or_none((CORPUS / name).read_bytes(), content_type=content_type)
+
+
+@pytest.mark.parametrize("path", FEEDS, ids=lambda path: path.name)
+def test_parse_feed_reads_every_corpus_feed_as_feedparser_reads_it(path: Path) -> None:
+    """The two paths combined, as the daemon runs them: the fast path changes nothing."""
+    content = path.read_bytes()
+    for content_type in [None, *CONTENT_TYPES]:
+        expected, _ = both_paths(content, content_type=content_type)
+        try:
+            combined = parse.parse_feed(content, base_url=BASE_URL, content_type=content_type)
+        except FeedError as e:
+            assert isinstance(expected, FeedError), f"{content_type}: {e}"
+            assert str(e) == str(expected)
+        else:
+            assert combined == expected, content_type
 
 
 def test_feed_served_as_html_is_left_to_feedparser() -> None:
@@ -327,3 +340,53 @@ def test_sanitizer_leaves_simple_html_reading_the_same(html: str, base: str) -> 
     if sanitizer_keeps(html, base) is not None:
         assert html_to_text(sanitized) == visible_text(finish(html))
         assert bool(sanitized) == bool(html)
+
+
+# -- items read before ----------------------------------------------------------------------
+
+
+def _first_item_retitled(content: bytes) -> bytes:
+    """``content`` with "Updated: " before the title of its first item or entry."""
+    first = re.search(rb"<(?:item|entry)[\s>]", content)
+    assert first is not None
+    title = content.index(b"<title", first.start())
+    end = content.index(b">", title) + 1
+    return content[:end] + b"Updated: " + content[end:]
+
+
+@pytest.mark.parametrize(
+    "name", ["rss_news_100k.xml", "atom_news.xml", "rdf_rss1.xml", "rss_cdata_everywhere.xml"]
+)
+def test_an_item_changed_since_the_last_reading_is_the_only_one_read_again(name: str) -> None:
+    before = parse.parse_feed((CORPUS / name).read_bytes(), base_url=BASE_URL)
+    changed = _first_item_retitled((CORPUS / name).read_bytes())
+    everything = parse.parse_feed(changed, base_url=BASE_URL)
+    again = parse.parse_feed(changed, base_url=BASE_URL, known=before.item_digests)
+    (entry,) = again.entries
+    assert entry.title.startswith("Updated: ") and entry == everything.entries[0]
+    assert again.unchanged == len(everything.entries) - 1 + len(everything.problems)
+    assert again.item_digests == everything.item_digests
+    assert (again.hub, again.self_url) == (everything.hub, everything.self_url)
+
+
+def test_a_feed_read_again_unchanged_yields_no_entries_and_no_notes() -> None:
+    content = (CORPUS / "rss_relative_links.xml").read_bytes()
+    first = parse.parse_feed(content, base_url=BASE_URL)
+    again = parse.parse_feed(content, base_url=BASE_URL, known=first.item_digests)
+    assert (again.entries, again.problems) == ((), ())
+    assert again.unchanged == len(first.entries) + len(first.problems) > 0
+
+
+def test_the_same_items_fetched_from_another_address_are_read_again() -> None:
+    content = (CORPUS / "rss_relative_links.xml").read_bytes()
+    first = parse.parse_feed(content, base_url=BASE_URL)
+    elsewhere = "https://mirror.example.org/feeds/world.xml"  # relative links resolve otherwise
+    moved = parse.parse_feed(content, base_url=elsewhere, known=first.item_digests)
+    assert moved == parse.parse_feed(content, base_url=elsewhere) and moved.unchanged == 0
+
+
+def test_a_malformed_feed_is_read_whole_every_time() -> None:
+    content = (CORPUS / "malformed_ampersand.xml").read_bytes()
+    first = parse.parse_feed(content, base_url=BASE_URL)
+    assert first.item_digests == frozenset()  # feedparser reads it: nothing to leave out later
+    assert parse.parse_feed(content, base_url=BASE_URL, known={b"\0" * 8}) == first

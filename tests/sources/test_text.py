@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -75,3 +77,21 @@ def test_text_made_from_html_comes_back_unchanged_from_a_second_pass(html: str) 
     text = html_to_text(html)
 
     assert html_to_text(text) == text
+
+
+# Every character str.split() and \s treat as whitespace, the controls, and a few letters.
+_SPACES_AND_CONTROLS = [chr(c) for c in range(0x110000) if chr(c).isspace()] + [
+    "\x00", "\x08", "\x1b", "\x7f", "\x85", "\x9f", "\r\n", "a", "b", " ",
+]  # fmt: skip
+
+
+def _folded_by_regular_expressions(text: str) -> str:
+    """How fold_whitespace read before it used str.split: the definition it must keep."""
+    text = re.sub(r"[\x00-\x08\x0e-\x1b\x7f-\x84\x86-\x9f]", "", text).replace("\r\n", "\n")
+    lines = (re.sub(r"[^\S\n]+", " ", line).strip() for line in text.split("\n"))
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+@given(st.lists(st.sampled_from(_SPACES_AND_CONTROLS)).map("".join) | st.text())
+def test_every_kind_of_whitespace_folds_as_the_regular_expression_says(text: str) -> None:
+    assert fold_whitespace(text) == _folded_by_regular_expressions(text)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -16,6 +16,7 @@ from syndicator.store import Database
 from syndicator.store.articles import newest_first, record_entries, source_row
 from syndicator.store.deliveries import (
     Change,
+    add_deliveries,
     claim,
     create_deliveries,
     due,
@@ -43,7 +44,7 @@ def queued_delivery(session: Session, channel: str = "tg") -> DeliveryRow:
     source = source_row(session, "site", "https://news.example.com/feed", now=NOW)
     (article,) = record_entries(session, source, [entry(1)], now=NOW).candidates
     (delivery,) = create_deliveries(
-        session, [article.row.id], [channel], status=DeliveryStatus.QUEUED, now=NOW, actor="t"
+        session, [article.id], [channel], status=DeliveryStatus.QUEUED, now=NOW, actor="t"
     )
     return delivery
 
@@ -75,8 +76,8 @@ def test_an_entry_is_recorded_once_by_guid_and_by_normalised_url(database: Datab
         ).candidates
         session.commit()
         titles = session.scalars(select(ArticleRow.title).order_by(ArticleRow.id)).all()
-    assert [a.row.title for a in first] == ["Story 1", "Story 2"]
-    assert [a.row.title for a in again] == ["Story 3"]
+    assert [a.entry.title for a in first] == ["Story 1", "Story 2"]
+    assert [a.entry.title for a in again] == ["Story 3"]
     assert titles == ["Story 1", "Story 2", "Story 3"]
 
 
@@ -116,12 +117,12 @@ def test_the_database_refuses_a_second_delivery_for_an_article_and_channel(
         source = source_row(session, "site", "https://news.example.com/feed", now=NOW)
         (article,) = record_entries(session, source, [entry(1)], now=NOW).candidates
         create_deliveries(
-            session, [article.row.id], ["tg"], status=DeliveryStatus.QUEUED, now=NOW, actor="t"
+            session, [article.id], ["tg"], status=DeliveryStatus.QUEUED, now=NOW, actor="t"
         )
         session.commit()
         session.add(
             DeliveryRow(
-                article_id=article.row.id,
+                article_id=article.id,
                 channel="tg",
                 status="queued",
                 attempts=0,
@@ -138,8 +139,8 @@ def test_creating_deliveries_again_adds_nothing(database: Database) -> None:
         source = source_row(session, "site", "https://news.example.com/feed", now=NOW)
         (article,) = record_entries(session, source, [entry(1)], now=NOW).candidates
         args = {"status": DeliveryStatus.QUEUED, "now": NOW, "actor": "t"}
-        made = create_deliveries(session, [article.row.id], ["tg", "x"], **args)  # type: ignore[arg-type]
-        again = create_deliveries(session, [article.row.id], ["tg", "x", "fb"], **args)  # type: ignore[arg-type]
+        made = create_deliveries(session, [article.id], ["tg", "x"], **args)  # type: ignore[arg-type]
+        again = create_deliveries(session, [article.id], ["tg", "x", "fb"], **args)  # type: ignore[arg-type]
         session.commit()
     assert [d.channel for d in made] == ["tg", "x"]
     assert [d.channel for d in again] == ["fb"]
@@ -204,7 +205,7 @@ def test_the_log_filters_by_channel_and_status_newest_first(database: Database) 
     with database.session() as session:
         source = source_row(session, "site", "https://news.example.com/feed", now=NOW)
         articles = record_entries(session, source, [entry(1), entry(2)], now=NOW).candidates
-        ids = [a.row.id for a in articles]
+        ids = [a.id for a in articles]
         rows = create_deliveries(
             session, ids, ["tg", "x"], status=DeliveryStatus.QUEUED, now=NOW, actor="t"
         )
@@ -232,7 +233,7 @@ def test_newest_first_uses_published_time_over_feed_order(database: Database) ->
         source = source_row(session, "site", "https://news.example.com/feed", now=NOW)
         new = record_entries(session, source, [entry(3), entry(1), entry(2)], now=NOW).candidates
         session.commit()
-    assert [a.row.title for a in newest_first(new)] == ["Story 1", "Story 2", "Story 3"]
+    assert [a.entry.title for a in newest_first(new)] == ["Story 1", "Story 2", "Story 3"]
 
 
 def test_secrets_in_an_error_never_reach_the_database(database: Database) -> None:
@@ -255,3 +256,45 @@ def test_secrets_in_an_error_never_reach_the_database(database: Database) -> Non
         (shown,) = log_entries(session)
     assert all(token not in (d or "") for d in stored)
     assert shown.error is not None and token not in shown.error and "[REDACTED]" in shown.error
+
+
+def test_deliveries_made_again_are_neither_doubled_nor_logged_twice(database: Database) -> None:
+    args = {"status": DeliveryStatus.SKIPPED, "now": NOW, "actor": "poller", "detail": "why"}
+    with database.session() as session:
+        source = source_row(session, "site", "https://news.example.com/feed", now=NOW)
+        ids = [
+            a.id for a in record_entries(session, source, [entry(1), entry(2)], now=NOW).candidates
+        ]
+        made = add_deliveries(session, ids, ["tg", "x"], **args)  # type: ignore[arg-type]
+        again = add_deliveries(session, [*ids, ids[0]], ["tg", "x", "fb"], **args)  # type: ignore[arg-type]
+        session.commit()
+        rows = session.scalars(select(DeliveryRow).order_by(DeliveryRow.id)).all()
+        logged = session.scalars(select(DeliveryEventRow.detail)).all()
+    assert (made, again) == (4, 2)
+    assert [(r.channel, r.status, r.error) for r in rows[:2]] == [
+        ("tg", "skipped", "why"),
+        ("x", "skipped", "why"),
+    ]
+    assert len(logged) == 6 and set(logged) == {"why"}
+
+
+def test_new_deliveries_come_back_ready_to_use_without_another_query(database: Database) -> None:
+    statements: list[str] = []
+
+    def seen(conn: object, cursor: object, statement: str, *args: object) -> None:
+        statements.append(statement)
+
+    with database.session() as session:
+        source = source_row(session, "site", "https://news.example.com/feed", now=NOW)
+        (article,) = record_entries(session, source, [entry(1)], now=NOW).candidates
+        event.listen(database.engine, "before_cursor_execute", seen)
+        try:
+            (row,) = create_deliveries(
+                session, [article.id], ["tg"], status=DeliveryStatus.QUEUED, now=NOW, actor="t"
+            )
+            statements.clear()
+            shown = (row.id, row.status, row.attempts, row.next_attempt_at, row.remote_id, row.text)
+        finally:
+            event.remove(database.engine, "before_cursor_execute", seen)
+        session.commit()
+    assert shown == (row.id, "queued", 0, None, None, None) and statements == []
