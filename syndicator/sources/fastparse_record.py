@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urljoin
 
 from syndicator.records import FeedEntry
+from syndicator.sources.chrome import without_trailing_chrome
 from syndicator.sources.fastparse_fields import RawEntry
 from syndicator.sources.text import fold_whitespace, without_controls
 from syndicator.sources.urls import is_http_url
@@ -74,7 +75,9 @@ def entry_record(
     """The record of an entry whose ``url`` passed ``entry_link``; text is plain already.
 
     ``published`` is feedparser's UTC ``struct_time``; ``terms`` are category terms in order.
+    The site's footer lines at the end of a summary are left out (``chrome``).
     """
+    summary = without_trailing_chrome(summary)
     return FeedEntry(
         guid=without_controls(guid or "").strip() or url,
         url=url,

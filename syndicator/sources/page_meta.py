@@ -12,13 +12,13 @@ text is offered once, as the last resort for a title: the ``<h1>`` of ``<article
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
+from syndicator.sources.chrome import is_chrome
 from syndicator.sources.text import html_to_text
 
 JSON_LD = "json-ld"
@@ -29,26 +29,6 @@ _ARTICLE_TYPES = frozenset(
      "OpinionNewsArticle", "BackgroundNewsArticle", "ReviewNewsArticle", "BlogPosting",
      "LiveBlogPosting", "Report"}
 )  # fmt: skip
-
-
-# Site furniture, not story: a title or summary containing any of these is passed over.
-_CHROME = re.compile(
-    "|".join((
-        r"report (?:a|an) (?:mistake|error|typo)", r"ctrl\s*\+\s*enter",
-        r"\bfollow us\b", r"\bsubscribe (?:to (?:our|us)|now|here|on)\b",
-        r"\bsign up for (?:our|the) newsletter",
-        r"\bshare (?:this (?:article|story|post|page)|on (?:facebook|twitter|x|telegram)\b)",
-        r"\b(?:tel|phone|fax)\s*[.:]\s*\+?\d", r"\bcall us (?:at|on|now)\b",
-        r"\b(?:font|text) size\b", r"\b(?:increase|decrease) (?:the )?font\b",
-        r"©", r"\(c\) \d{4}", r"\bcopyright\s*(?:\(c\)|\d{4})", r"all rights reserved",
-        r"must be hyperlinked", r"hyperlink[^.]{0,80} is (?:required|mandatory|obligatory)",
-        r"we use cookies", r"\b(?:site|website) uses cookies", r"\baccept (?:all )?cookies",
-        r"\bcookie (?:policy|settings|preferences)",
-    )),
-    re.IGNORECASE,
-)  # fmt: skip
-_PHONE = re.compile(r"(?<![\w+])\+\d[\d\s().-]{7,20}\d")  # "+994 12 505 50 50"
-_FONT_SIZES = re.compile(r"(?<!\w)A[-+]?\s+A[-+]?\s+A[-+]?(?!\w)")  # "A A A", "A- A A+"
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,13 +115,6 @@ def _plain(offers: list[Offer]) -> tuple[Offer, ...]:
 def _one_line(text: str) -> str:
     """Titles and summaries are one line: a newline in the markup is only a space."""
     return " ".join(text.split())
-
-
-def is_chrome(text: str) -> bool:
-    """Whether ``text`` reads like the site's furniture rather than an article's words."""
-    if _CHROME.search(text) or _FONT_SIZES.search(text):
-        return True
-    return any(sum(c.isdigit() for c in m.group()) >= 9 for m in _PHONE.finditer(text))
 
 
 def _meta_tags(tree: LexborHTMLParser) -> dict[str, list[str]]:
