@@ -115,6 +115,9 @@ async def _fetch_http(
         async with client.stream("GET", url, headers=headers) as response:
             status = response.status_code
             if status == http.HTTPStatus.NOT_MODIFIED:
+                # Read the (empty) body to its end: a response left unread closes its
+                # connection, and most polls are 304s (docs/benchmarks.md).
+                await response.aread()
                 # A 304 may omit the validators; the ones sent are still the current ones.
                 etag = response.headers.get("ETag", etag)
                 last_modified = response.headers.get("Last-Modified", last_modified)

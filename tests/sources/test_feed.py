@@ -187,6 +187,21 @@ def test_second_fetch_with_the_validators_is_not_modified(site: FeedSite) -> Non
     assert second.etag == '"v1"'
 
 
+def test_polls_answered_304_keep_reusing_one_connection(site: FeedSite) -> None:
+    """Most polls are 304s: each must leave its connection open for the next fetch."""
+    feed = rss("<item><link>https://e.com/a</link></item>")
+    url = site.put("/keepalive.xml", Page(feed, headers={"ETag": '"k1"'}))
+
+    async def run() -> list[bool]:
+        async with http_client() as client:
+            fetches = [await fetch_feed(client, url, etag='"k1"') for _ in range(4)]
+        return [fetched.not_modified for fetched in fetches]
+
+    assert asyncio.run(run()) == [True] * 4
+    ports = {request.client.port for request in site.requests if request.client}
+    assert len(site.requests) == 4 and len(ports) == 1
+
+
 def test_last_modified_alone_gets_not_modified(site: FeedSite) -> None:
     stamp = "Tue, 07 Jan 2025 08:00:00 GMT"
     url = site.put("/lm.xml", Page(rss(""), headers={"Last-Modified": stamp}))
