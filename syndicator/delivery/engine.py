@@ -1,9 +1,8 @@
-"""The dispatcher: due deliveries -> render -> publish -> posting log.
+"""The dispatcher: claim -> render -> publish -> record, one channel per task.
 
-``sending`` is committed before the network is called, so a crash leaves a visible trace
-rather than a silent resend. Each channel is worked through in its own task, oldest first;
-a channel that is rate-limited or refuses its credentials is paused for the rest of the run
-while the others carry on.
+``sending`` is committed (with a lease) before the network is called, so a crash leaves a
+visible trace rather than a silent resend. A channel that is rate-limited or refuses its
+credentials is paused in the database, for every worker, while the others carry on.
 """
 
 from __future__ import annotations
@@ -14,9 +13,9 @@ import logging
 import random
 import time
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import httpx
 
@@ -32,16 +31,28 @@ from syndicator.errors import (
     TemplateError,
 )
 from syndicator.formatting import Formatter
-from syndicator.records import DeliveryStatus, Post
+from syndicator.records import Article, DeliveryStatus, Post
 from syndicator.secrets import redact
 from syndicator.store import Database
-from syndicator.store.articles import to_article
-from syndicator.store.deliveries import Change, claim, due, transition
+from syndicator.store.channels import (
+    Claimed,
+    Idle,
+    NotYet,
+    Outcome,
+    claim_next,
+    ensure_channels,
+    learn,
+    learn_sent,
+)
+from syndicator.store.deliveries import Change, due, record_sent, transition
 from syndicator.store.schema import DeliveryRow
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+# A channel's next post is claimed (and rendered) up to this long before its spacing ends,
+# so that neither adds to the gap; short, since a crash then leaves it ``uncertain``.
+CLAIM_AHEAD = timedelta(milliseconds=50)
 
 
 def utcnow() -> datetime:
@@ -50,9 +61,10 @@ def utcnow() -> datetime:
 
 @dataclass
 class DispatchReport:
-    """What one dispatch run did, by resulting state."""
+    """What one dispatch run did, by resulting state, and what it left waiting and why."""
 
     outcomes: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    held: dict[str, NotYet] = field(default_factory=dict)  # channel -> what holds it
 
     def count(self, status: DeliveryStatus) -> int:
         return self.outcomes.get(status.value, 0)
@@ -67,7 +79,26 @@ class DispatchReport:
         return self.attempted - self.count(DeliveryStatus.SENT)
 
 
+@dataclass(frozen=True, slots=True)
+class Job:
+    """A claimed delivery, read in the claim's transaction: what sending it needs."""
+
+    delivery_id: int
+    channel: str
+    article: Article
+    slot: datetime  # the moment its channel's pace lets it go out
+
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
 class Dispatcher:
+    """Claims, sends and records deliveries, one channel at a time per task.
+
+    The pace (spacing, caps, quiet hours, pauses) is read from and reserved in the database
+    by each claim (:mod:`syndicator.store.channels`), so it holds across workers.
+    """
+
     def __init__(
         self,
         db: Database,
@@ -79,6 +110,7 @@ class Dispatcher:
         actor: str,
         clock: Clock = utcnow,
         policy: RetryPolicy = DEFAULT_POLICY,
+        sleep: Sleep = asyncio.sleep,
     ) -> None:
         self.db = db
         self.client = client  # for the articles' images
@@ -88,60 +120,101 @@ class Dispatcher:
         self.actor = actor
         self.clock = clock
         self.policy = policy
-        self.paused_until: dict[str, datetime] = {}
+        self.sleep = sleep
+        self._paces = {c.name: c.pace() for c in settings.channels}
+        self._ready = False
 
-    def _due_by_channel(self, now: datetime) -> dict[str, list[int]]:
+    def lease(self, channel: str) -> timedelta:
+        """How long a claim holds: the configured lease, but always past the HTTP timeouts."""
+        timeout = self.settings.channel(channel).timeout
+        return max(self.settings.daemon.lease, timeout * 3)
+
+    def _ensure(self) -> None:
+        if self._ready:
+            return
+        with self.db.session() as session:
+            ensure_channels(session, self.channels, now=self.clock())
+            session.commit()
+        self._ready = True
+
+    def _unconfigured(self, now: datetime) -> None:
         with self.db.session() as session:
             rows = due(session, now=now)
-        grouped: dict[str, list[int]] = defaultdict(list)
-        for delivery_id, channel in rows:
-            grouped[channel].append(delivery_id)
-        return grouped
-
-    async def run_once(self) -> DispatchReport:
-        """Send everything due now, one task per channel."""
-        report = DispatchReport()
-        waiting = self._due_by_channel(self.clock())
-        for channel in sorted(set(waiting) - set(self.channels)):
+        waiting: dict[str, int] = defaultdict(int)
+        for _, channel in rows:
+            if channel not in self.channels:
+                waiting[channel] += 1
+        for channel, count in sorted(waiting.items()):
             log.warning(
                 "%d deliveries wait for channel %r, which is not configured; left queued",
-                len(waiting[channel]),
+                count,
                 channel,
             )
-        await asyncio.gather(
-            *(
-                self._run_channel(name, ids, report)
-                for name, ids in waiting.items()
-                if name in self.channels
-            )
-        )
+
+    def claim(self, name: str) -> Job | NotYet | Idle:
+        """Claim the channel's next delivery if its pace allows (one short transaction)."""
+        self._ensure()
+        pace = self._paces[name]
+        with self.db.session() as session:
+            lease, ahead = self.lease(name), min(CLAIM_AHEAD, pace.min_spacing)
+            now = self.clock()
+            result = claim_next(session, name, pace, now=now, actor=self.actor, lease=lease,
+                                ahead=ahead)  # fmt: skip
+            if not isinstance(result, Claimed):
+                return result
+            return Job(result.delivery_id, name, result.article, result.slot)
+
+    async def run_once(self) -> DispatchReport:
+        """Send everything due now, one task per channel; spacing is waited out, but caps,
+        quiet hours, pauses and retry times are not: those deliveries are left and reported.
+        """
+        report = DispatchReport()
+        await asyncio.to_thread(self._unconfigured, self.clock())
+        await asyncio.gather(*(self.drain(name, report) for name in self.channels))
         return report
 
-    async def _run_channel(self, name: str, ids: list[int], report: DispatchReport) -> None:
-        for delivery_id in ids:
-            paused = self.paused_until.get(name)
-            if paused is not None and paused > self.clock():
-                log.info("channel %s paused until %s; %d left queued", name, paused, len(ids))
-                return
-            status = await self.send(delivery_id)
-            if status is not None:
+    async def drain(self, name: str, report: DispatchReport) -> None:
+        """Send the channel's due deliveries one after another, waiting out the spacing."""
+        while True:
+            result = await asyncio.to_thread(self.claim, name)
+            if isinstance(result, Job):
+                status = await self.send(result)
                 report.outcomes[status.value] += 1
+                continue
+            if isinstance(result, NotYet) and result.why == "spacing":
+                await self.sleep(self.until_claim(result))
+                continue
+            if isinstance(result, NotYet):
+                report.held[name] = result  # a cap, quiet hours, a pause: not waited for
+            return
 
-    async def send(self, delivery_id: int) -> DeliveryStatus | None:
-        """Claim, render, publish and record one delivery. None if it was not due any more."""
-        with self.db.session() as session:
-            row = claim(session, delivery_id, now=self.clock(), actor=self.actor)
-            if row is None:
-                return None
-            article = to_article(row.article)
-            channel_name = row.channel
-            session.commit()
+    def until_claim(self, held: NotYet) -> float:
+        """Seconds to wait before claiming again: a spacing is claimed a moment ahead."""
+        ahead = CLAIM_AHEAD if held.why == "spacing" else timedelta(0)
+        return max(0.0, (held.until - ahead - self.clock()).total_seconds())
+
+    async def step(self, name: str) -> Job | NotYet | Idle:
+        """Claim and send at most one delivery of the channel; what the claim found."""
+        result = await asyncio.to_thread(self.claim, name)
+        if isinstance(result, Job):
+            await self.send(result)
+        return result
+
+    async def send(self, job: Job) -> DeliveryStatus:
+        """Render, publish and record one claimed delivery."""
+        delivery_id, channel_name, article = job.delivery_id, job.channel, job.article
         channel = self.channels[channel_name]
         config = self.settings.channel(channel_name)
         source = next((s for s in self.settings.sources if s.name == article.source), None)
         if source is None:
             reason = f"source {article.source!r} is not configured any more"
-            return self._record(delivery_id, DeliveryStatus.FAILED, Change(detail=reason))
+            return await asyncio.to_thread(
+                self._record,
+                delivery_id,
+                channel_name,
+                DeliveryStatus.FAILED,
+                Change(detail=reason),
+            )
         render = functools.partial(
             self.formatter.render, config, article, attribution=source.attribution
         )
@@ -160,7 +233,16 @@ class Dispatcher:
                 notes.append(f"posted as text: no caption fits: {exc}")
                 photo, post = None, render()
         except (FormattingError, TemplateError) as exc:
-            return self._record(delivery_id, DeliveryStatus.FAILED, Change(detail=str(exc)))
+            return await asyncio.to_thread(
+                self._record,
+                delivery_id,
+                channel_name,
+                DeliveryStatus.FAILED,
+                Change(detail=str(exc)),
+            )
+        wait = (job.slot - self.clock()).total_seconds()
+        if wait > 0:  # claimed a moment ahead of its slot: rendered, now it goes out on time
+            await self.sleep(wait)
         started = time.monotonic()
         try:
             try:
@@ -173,14 +255,20 @@ class Dispatcher:
                 post = render()
                 receipt = await channel.publish(post)
         except PublishError as exc:
-            return self._failed(delivery_id, channel_name, post, exc, started)
+            answered_at = self.clock()
+            return await asyncio.to_thread(
+                self._failed, delivery_id, channel_name, post, exc, started, answered_at
+            )
         except Exception as exc:  # a bug or a library surprise: the post may exist
             log.exception(
                 "unexpected error publishing delivery %d on %s", delivery_id, channel_name
             )
             detail = redact(f"unexpected {type(exc).__name__}: {exc}")
             change = Change(detail=detail, error_kind=ErrorKind.UNCERTAIN.value)
-            return self._record(delivery_id, DeliveryStatus.UNCERTAIN, change)
+            return await asyncio.to_thread(
+                self._record, delivery_id, channel_name, DeliveryStatus.UNCERTAIN, change
+            )
+        answered_at = self.clock()
         for note in notes:
             log.warning("delivery %d on %s: %s", delivery_id, channel_name, redact(note))
         latency = int((time.monotonic() - started) * 1000)
@@ -197,12 +285,22 @@ class Dispatcher:
             text=post.text,
             detail="; ".join([f"published as {receipt.remote_id}", *notes]),
         )
-        return self._record(delivery_id, DeliveryStatus.SENT, change)
+        return await asyncio.to_thread(
+            self._record, delivery_id, channel_name, DeliveryStatus.SENT, change, answered_at
+        )
 
     def _failed(
-        self, delivery_id: int, channel: str, post: Post, exc: PublishError, started: float
+        self,
+        delivery_id: int,
+        channel: str,
+        post: Post,
+        exc: PublishError,
+        started: float,
+        answered_at: datetime,
     ) -> DeliveryStatus:
+        latency = int((time.monotonic() - started) * 1000)
         now = self.clock()
+        message = redact(exc.message)
         with self.db.session() as session:
             row = session.get(DeliveryRow, delivery_id)
             assert row is not None
@@ -217,12 +315,24 @@ class Dispatcher:
             if not decision.counts_attempt:
                 row.attempts -= 1
             if decision.pause_channel_until is not None:
-                self.paused_until[channel] = decision.pause_channel_until
+                auth = exc.kind is ErrorKind.AUTH
+                reason = f"{'credentials refused' if auth else 'rate limited'}: {message}"
+                outcome = Outcome(
+                    pause_until=decision.pause_channel_until,
+                    pause_reason=reason,
+                    rate_limited=exc.kind is ErrorKind.RATE_LIMITED,
+                    auth_error=message if auth else None,
+                    answered_at=answered_at,
+                )
+                learn(session, channel, outcome, now=now)
+            else:
+                learn(session, channel, Outcome(answered_at=answered_at), now=now)
             change = Change(
                 detail=exc.message,
                 error_kind=exc.kind.value,
                 http_status=exc.status,
-                latency_ms=int((time.monotonic() - started) * 1000),
+                error_code=exc.code,
+                latency_ms=latency,
                 next_attempt_at=decision.next_attempt_at,
                 text=post.text,
             )
@@ -233,19 +343,33 @@ class Dispatcher:
             "delivery %d on %s: %s (%s) -> %s%s",
             delivery_id,
             channel,
-            redact(exc.message),
+            message,
             exc.kind.value,
             decision.status.value,
             when,
         )
         return decision.status
 
-    def _record(self, delivery_id: int, status: DeliveryStatus, change: Change) -> DeliveryStatus:
+    def _record(
+        self,
+        delivery_id: int,
+        channel: str,
+        status: DeliveryStatus,
+        change: Change,
+        answered_at: datetime | None = None,
+    ) -> DeliveryStatus:
+        now = self.clock()
+        if status is DeliveryStatus.SENT:
+            with self.db.session() as session:  # the common case: statements made once
+                connection = session.connection()
+                record_sent(connection, delivery_id, now=now, actor=self.actor, change=change)
+                learn_sent(session, channel, now=now, answered_at=answered_at or now)
+                session.commit()
+            return status
         with self.db.session() as session:
             row = session.get(DeliveryRow, delivery_id)
             assert row is not None
-            transition(session, row, status, now=self.clock(), actor=self.actor, change=change)
+            transition(session, row, status, now=now, actor=self.actor, change=change)
             session.commit()
-        if status is not DeliveryStatus.SENT:
-            log.warning("delivery %d: %s: %s", delivery_id, status.value, change.detail)
+        log.warning("delivery %d: %s: %s", delivery_id, status.value, change.detail)
         return status

@@ -55,9 +55,13 @@ def quiet_until(pace: Pace, now: datetime) -> datetime | None:
     return datetime.combine(end_day, end, tzinfo=zone).astimezone(UTC)
 
 
+def month_start(now: datetime) -> datetime:
+    """The start of the (UTC) month ``now`` is in: the monthly cap counts from there."""
+    return now.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+
+
 def next_month(now: datetime) -> datetime:
-    first = now.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    return (first + timedelta(days=32)).replace(day=1)
+    return (month_start(now) + timedelta(days=32)).replace(day=1)
 
 
 def earliest_send(pace: Pace, history: History, now: datetime) -> datetime:
@@ -91,6 +95,9 @@ def slowed(slowdown: float) -> float:
     return min(MAX_SLOWDOWN, max(1.0, slowdown) * 2)
 
 
+RECOVERY = 0.9  # each successful post takes a tenth off the slow-down
+
+
 def recovered(slowdown: float) -> float:
     """After a successful post the channel speeds up again, a step at a time."""
-    return max(1.0, slowdown * 0.9)
+    return max(1.0, slowdown * RECOVERY)

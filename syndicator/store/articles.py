@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from syndicator.records import Article, FeedEntry
 from syndicator.sources.urls import normalise_url
-from syndicator.store.schema import ArticleRow, Base, SourceRow
+from syndicator.store.schema import Base, SourceRow
 
 Db = Connection | Session  # where the statements run: either takes Core statements alike
 
@@ -307,10 +307,20 @@ def newest_first(articles: Sequence[NewArticle]) -> list[NewArticle]:
     return sorted(articles, key=lambda item: item.position)
 
 
-def to_article(row: ArticleRow) -> Article:
+def load_article(db: Db, article_id: int) -> Article:
+    """An article as the formatter reads it, in one query by key (no ORM objects); raises
+    LookupError if there is none."""
+    a, src = _ARTICLES.c, _SOURCES.c
+    query = select(
+        a.id, src.name, a.guid, a.url, a.title, a.summary, a.published_at, a.categories,
+        a.image_url, a.author,
+    ).join_from(_ARTICLES, _SOURCES, src.id == a.source_id).where(a.id == article_id)  # fmt: skip
+    row = db.execute(query).first()
+    if row is None:
+        raise LookupError(f"no article with id {article_id}")
     return Article(
         id=row.id,
-        source=row.source.name,
+        source=row.name,
         guid=row.guid,
         url=row.url,
         title=row.title,

@@ -7,12 +7,23 @@ workers that try to send the same delivery, one wins.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, and_, insert, or_, select, update
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Table,
+    and_,
+    bindparam,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, make_transient_to_detached
 
@@ -25,7 +36,12 @@ DUE = (DeliveryStatus.QUEUED.value, DeliveryStatus.WAITING.value)
 _EVENTS: Table = Base.metadata.tables["delivery_events"]
 _DELIVERIES: Table = Base.metadata.tables["deliveries"]
 # The columns a new delivery leaves empty: set on the ORM object, so that none is unloaded.
-_UNSET = dict.fromkeys(("next_attempt_at", "remote_id", "remote_url", "error_kind", "text"))
+_UNSET = dict.fromkeys(
+    ("next_attempt_at", "remote_id", "remote_url", "error_kind", "text", "claimed_by",
+     "lease_until", "sent_at")
+)  # fmt: skip
+# When a new delivery of an article (id) on a channel (name) may go out; None: at once.
+Schedule = Callable[[int, str], datetime | None]
 # New deliveries, minus the (article, channel) pairs that have one: INSERT ... ON CONFLICT DO
 # NOTHING RETURNING, one statement for all of them ("insertmanyvalues").
 _NEW_DELIVERIES = {
@@ -48,6 +64,7 @@ class Change:
     latency_ms: int | None = None
     next_attempt_at: datetime | None = None
     text: str | None = None
+    error_code: str | None = None  # the network's own error code, as text
 
 
 def create_deliveries(
@@ -59,12 +76,13 @@ def create_deliveries(
     now: datetime,
     actor: str,
     detail: str | None = None,
+    schedule: Schedule | None = None,
 ) -> list[DeliveryRow]:
     """One delivery per article and channel (those that exist already are left alone).
 
     The new deliveries come back as ORM objects of the session, in article and channel order.
     """
-    made = _insert(session, article_ids, channels, status, now, actor, detail)
+    made = _insert(session, article_ids, channels, status, now, actor, detail, schedule)
     rows = []
     for delivery_id, values in made:
         row = DeliveryRow(id=delivery_id, **values, **_UNSET)
@@ -83,9 +101,10 @@ def add_deliveries(
     now: datetime,
     actor: str,
     detail: str | None = None,
+    schedule: Schedule | None = None,
 ) -> int:
     """``create_deliveries`` for the poller, which only counts them: no ORM objects."""
-    return len(_insert(db, article_ids, channels, status, now, actor, detail))
+    return len(_insert(db, article_ids, channels, status, now, actor, detail, schedule))
 
 
 def _insert(
@@ -96,6 +115,7 @@ def _insert(
     now: datetime,
     actor: str,
     detail: str | None,
+    schedule: Schedule | None = None,
 ) -> list[tuple[int, dict[str, Any]]]:
     """One INSERT that skips the (article, channel) pairs that have a delivery and says which
     it made, then their posting-log rows: (id, columns) of each new delivery, in order.
@@ -103,7 +123,8 @@ def _insert(
     error = detail if status is DeliveryStatus.SKIPPED else None  # shown beside the state
     wanted = [
         {"article_id": article_id, "channel": channel, "status": status.value, "attempts": 0,
-         "error": error, "created_at": now, "updated_at": now}
+         "error": error, "created_at": now, "updated_at": now,
+         "not_before": schedule(article_id, channel) if schedule else None}
         for article_id in dict.fromkeys(article_ids)
         for channel in dict.fromkeys(channels)
     ]  # fmt: skip
@@ -122,14 +143,17 @@ def _insert(
     return made
 
 
-def _is_due(now: datetime) -> ColumnElement[bool]:
+def is_due(now: datetime | BindParameter[datetime]) -> ColumnElement[bool]:
+    """Queued or waiting, and neither its retry time nor its scheduled time is still ahead."""
+    c = _DELIVERIES.c
     return and_(
-        DeliveryRow.status.in_(DUE),
-        or_(DeliveryRow.next_attempt_at.is_(None), DeliveryRow.next_attempt_at <= now),
+        c.status.in_(DUE),
+        or_(c.next_attempt_at.is_(None), c.next_attempt_at <= now),
+        or_(c.not_before.is_(None), c.not_before <= now),
     )
 
 
-def _event(row: DeliveryRow, *, now: datetime, actor: str, change: Change) -> DeliveryEventRow:
+def event_row(row: DeliveryRow, *, now: datetime, actor: str, change: Change) -> DeliveryEventRow:
     """The posting-log row for the state ``row`` has just taken."""
     return DeliveryEventRow(
         delivery_id=row.id,
@@ -141,6 +165,7 @@ def _event(row: DeliveryRow, *, now: datetime, actor: str, change: Change) -> De
         remote_id=change.remote_id,
         error_kind=change.error_kind,
         http_status=change.http_status,
+        error_code=change.error_code,
         latency_ms=change.latency_ms,
     )
 
@@ -149,22 +174,36 @@ def due(session: Session, *, now: datetime, limit: int | None = None) -> list[tu
     """(delivery id, channel) of the deliveries that may be sent now, oldest first."""
     query = (
         select(DeliveryRow.id, DeliveryRow.channel)
-        .where(_is_due(now))
+        .where(is_due(now))
         .order_by(DeliveryRow.id)
         .limit(limit)
     )
     return [(delivery_id, channel) for delivery_id, channel in session.execute(query)]
 
 
-def claim(session: Session, delivery_id: int, *, now: datetime, actor: str) -> DeliveryRow | None:
-    """Move a due delivery to ``sending`` (and count the attempt), or None if another got it."""
+def claim(
+    session: Session,
+    delivery_id: int,
+    *,
+    now: datetime,
+    actor: str,
+    lease: timedelta = timedelta(minutes=5),
+) -> DeliveryRow | None:
+    """Move a due delivery to ``sending`` (and count the attempt), or None if another got it.
+
+    The claim holds until ``now + lease``; a delivery still ``sending`` after that is the
+    sweeper's (the worker died or hung).
+    """
     result = session.execute(
         update(DeliveryRow)
-        .where(DeliveryRow.id == delivery_id, _is_due(now))
+        .where(DeliveryRow.id == delivery_id, is_due(now))
         .values(
             status=DeliveryStatus.SENDING.value,
             attempts=DeliveryRow.attempts + 1,
             updated_at=now,
+            claimed_by=actor,
+            lease_until=now + lease,
+            sent_at=now,
         )
         .execution_options(synchronize_session=False)
     )
@@ -172,7 +211,7 @@ def claim(session: Session, delivery_id: int, *, now: datetime, actor: str) -> D
         return None
     row = session.get(DeliveryRow, delivery_id, populate_existing=True)
     assert row is not None
-    session.add(_event(row, now=now, actor=actor, change=Change()))
+    session.add(event_row(row, now=now, actor=actor, change=Change()))
     return row
 
 
@@ -192,12 +231,61 @@ def transition(
     row.next_attempt_at = change.next_attempt_at
     if change.text is not None:
         row.text = change.text
+    if status is not DeliveryStatus.SENDING:
+        row.claimed_by = None
+    if status not in (DeliveryStatus.SENDING, DeliveryStatus.UNCERTAIN):
+        row.lease_until = None  # an uncertain one keeps it: the sweeper looks after it ends
+    if status not in (DeliveryStatus.SENT, DeliveryStatus.SENDING, DeliveryStatus.UNCERTAIN):
+        row.sent_at = None  # the slot it took does not count: nothing went out
     if status is DeliveryStatus.SENT:
+        row.sent_at = row.sent_at or now
         row.remote_id, row.remote_url = change.remote_id, change.remote_url
         row.error = row.error_kind = None
     elif change.error_kind is not None or status is DeliveryStatus.FAILED:
         row.error, row.error_kind = detail, change.error_kind
-    session.add(_event(row, now=now, actor=actor, change=replace(change, detail=detail)))
+    session.add(event_row(row, now=now, actor=actor, change=replace(change, detail=detail)))
+
+
+_SENT = (
+    update(_DELIVERIES)
+    .where(_DELIVERIES.c.id == bindparam("delivery_id"))
+    .values(
+        status=DeliveryStatus.SENT.value,
+        updated_at=bindparam("now"),
+        next_attempt_at=None,
+        text=bindparam("text"),
+        claimed_by=None,
+        lease_until=None,
+        sent_at=func.coalesce(_DELIVERIES.c.sent_at, bindparam("now")),
+        remote_id=bindparam("remote_id"),
+        remote_url=bindparam("remote_url"),
+        error=None,
+        error_kind=None,
+    )
+    .returning(_DELIVERIES.c.attempts)
+)
+_LOG_SENT = insert(_EVENTS).values(
+    delivery_id=bindparam("delivery_id"),
+    created_at=bindparam("now"),
+    status=DeliveryStatus.SENT.value,
+    actor=bindparam("actor"),
+    attempt=bindparam("attempt"),
+    detail=bindparam("detail"),
+    remote_id=bindparam("remote_id"),
+    latency_ms=bindparam("latency_ms"),
+)
+
+
+def record_sent(db: Db, delivery_id: int, *, now: datetime, actor: str, change: Change) -> None:
+    """:func:`transition` to ``sent``, the engine's most common change, as two statements
+    made once (no ORM objects); the posting-log row goes in the same transaction all the same.
+    """
+    values = {"delivery_id": delivery_id, "now": now, "actor": actor, "text": change.text,
+              "remote_id": change.remote_id, "remote_url": change.remote_url,
+              "detail": redact(change.detail) if change.detail else None,
+              "latency_ms": change.latency_ms}  # fmt: skip
+    attempt = db.execute(_SENT, values).scalar_one()
+    db.execute(_LOG_SENT, values | {"attempt": attempt})
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,6 +307,7 @@ class LogEntry:
     next_attempt_at: datetime | None
     created_at: datetime
     updated_at: datetime
+    actor: str | None = None  # who made the last change: a worker (host:pid) or an editor
 
 
 def log_entries(
@@ -228,9 +317,17 @@ def log_entries(
     status: str | None = None,
     limit: int = 50,
 ) -> list[LogEntry]:
-    """Deliveries, most recently changed first."""
+    """Deliveries, most recently changed first, each with who changed it last."""
+    last_actor = (
+        select(DeliveryEventRow.actor)
+        .where(DeliveryEventRow.delivery_id == DeliveryRow.id)
+        .order_by(DeliveryEventRow.id.desc())
+        .limit(1)
+        .correlate(DeliveryRow)
+        .scalar_subquery()
+    )
     query = (
-        select(DeliveryRow, ArticleRow)
+        select(DeliveryRow, ArticleRow, last_actor)
         .join(ArticleRow, ArticleRow.id == DeliveryRow.article_id)
         .order_by(DeliveryRow.updated_at.desc(), DeliveryRow.id.desc())
         .limit(limit)
@@ -256,8 +353,9 @@ def log_entries(
             next_attempt_at=d.next_attempt_at,
             created_at=d.created_at,
             updated_at=d.updated_at,
+            actor=actor,
         )
-        for d, a in session.execute(query)
+        for d, a, actor in session.execute(query)
     ]
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -80,6 +81,9 @@ class SourceRow(Base):
     websub_state: Mapped[str | None] = mapped_column(String(16))
     websub_lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     websub_error: Mapped[str | None] = mapped_column(Text)
+    # Which worker polls the source now, and until when no other may (several workers).
+    poll_claimed_by: Mapped[str | None] = mapped_column(String(64))
+    poll_lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class ArticleRow(Base):
@@ -130,6 +134,9 @@ class DeliveryRow(Base):
     __table_args__ = (
         UniqueConstraint("article_id", "channel", name="uq_deliveries_article_channel"),
         Index("ix_deliveries_due", "status", "next_attempt_at"),
+        # A channel's oldest due delivery (the claim), and its sends in a window (the caps).
+        Index("ix_deliveries_channel_status", "channel", "status", "id"),
+        Index("ix_deliveries_channel_sent", "channel", "sent_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -145,6 +152,13 @@ class DeliveryRow(Base):
     text: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The worker sending it and until when its claim holds; past that the sweeper steps in.
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Not sent before this time: the channel's delay after publication, or a scheduled time.
+    not_before: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The channel slot it took: set when claimed, kept when sent (or uncertain), else cleared.
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     article: Mapped[ArticleRow] = relationship()
 
@@ -166,4 +180,21 @@ class DeliveryEventRow(Base):
     remote_id: Mapped[str | None] = mapped_column(Text)
     error_kind: Mapped[str | None] = mapped_column(String(16))
     http_status: Mapped[int | None] = mapped_column(Integer)
+    error_code: Mapped[str | None] = mapped_column(String(64))  # the network's own code
     latency_ms: Mapped[int | None] = mapped_column(Integer)
+
+
+class ChannelRow(Base):
+    """A channel's pace and health, shared by every worker: the pacing reads it under a lock."""
+
+    __tablename__ = "channels"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    last_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # the last slot taken
+    slowdown: Mapped[float] = mapped_column(Float, default=1.0)  # >1 after a 429
+    paused_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    pause_reason: Mapped[str | None] = mapped_column(Text)
+    auth_failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # set: credentials refused
+    auth_error: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

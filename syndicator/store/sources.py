@@ -6,7 +6,8 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from syndicator.store.schema import SourceRow
@@ -51,3 +52,24 @@ def source_health(session: Session, names: list[str] | None = None) -> list[Sour
         )
         for row in session.scalars(query)
     ]
+
+
+def claim_poll(
+    connection: Connection, source_id: int, *, actor: str, now: datetime, until: datetime
+) -> bool:
+    """Take the source's poll lease until ``until``, unless another worker holds it.
+
+    A conditional UPDATE: of several workers whose schedules fire for one feed, one polls it;
+    the holder takes it again at its next poll, and others only once it has run out.
+    """
+    free = or_(
+        SourceRow.poll_lease_until.is_(None),
+        SourceRow.poll_lease_until <= now,
+        SourceRow.poll_claimed_by == actor,
+    )
+    result = connection.execute(
+        update(SourceRow)
+        .where(SourceRow.id == source_id, free)
+        .values(poll_claimed_by=actor, poll_lease_until=until)
+    )
+    return bool(getattr(result, "rowcount", 0) == 1)

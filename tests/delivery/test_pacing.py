@@ -85,3 +85,10 @@ def test_a_delay_after_publication() -> None:
     assert not_before(pace, published, NOW) == NOW + timedelta(minutes=7)
     assert not_before(pace, NOW - timedelta(hours=1), NOW) == NOW  # already long enough
     assert not_before(Pace(), published, NOW) == NOW
+
+
+def test_a_channels_spacing_can_be_written_in_milliseconds() -> None:
+    from syndicator.config import parse_duration
+
+    assert parse_duration("150ms") == timedelta(milliseconds=150)
+    assert parse_duration("1s500ms") == timedelta(seconds=1.5)
