@@ -37,7 +37,7 @@ DEFAULT_CONFIG_PATH = Path("config/syndicator.toml")
 CONFIG_ENV = "SYNDICATOR_CONFIG"
 DEFAULT_FACEBOOK_API_VERSION = "v26.0"
 
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(d|h|m|s|ms)")
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|d|h|m|s)")
 _UNITS = {"d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
 
 
@@ -86,7 +86,20 @@ class DatabaseConfig(_Section):
 
 class DaemonConfig(_Section):
     dispatch_every: Duration = timedelta(seconds=5)
-    """How often the dispatcher looks for due deliveries (it also runs right after a poll)."""
+    """How often an idle channel looks for work another worker queued (a poll of this
+    worker wakes it at once, and a channel with work sleeps only as long as its pace says)."""
+    lease: Duration = timedelta(minutes=2)
+    """How long a worker's claim on a delivery holds; a delivery still ``sending`` after it
+    becomes ``uncertain``. Never shorter than three times the channel's ``timeout``."""
+    sweep_every: Duration = timedelta(seconds=30)
+    """How often expired leases are looked for and uncertain posts looked up on the network."""
+
+    @field_validator("lease", "sweep_every", "dispatch_every")
+    @classmethod
+    def _positive(cls, value: timedelta) -> timedelta:
+        if value <= timedelta(0):
+            raise ValueError("must be more than 0s")
+        return value
 
 
 class PollingConfig(_Section):

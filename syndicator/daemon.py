@@ -1,7 +1,10 @@
-"""The daemon: APScheduler runs one poll job per source and a dispatch job, in one event loop.
+"""The daemon: APScheduler runs a poll job per source and the sweeper; each channel has a
+dispatch task of its own, in one event loop.
 
-Stopping (SIGINT/SIGTERM) pauses the scheduler, lets a poll or a send that is under way
-finish, then closes the network clients: a post is never cut off half-way by a stop.
+A channel's task sleeps until its pace lets it post again or its next delivery becomes due,
+and wakes at once when a poll here queues something (and every ``dispatch_every``, for what
+other workers queued). Stopping (SIGINT/SIGTERM) pauses the scheduler, lets a poll or a send
+that is under way finish, then closes the network clients: a post is never cut off half-way.
 """
 
 from __future__ import annotations
@@ -26,7 +29,8 @@ from pydantic import SecretStr
 
 from syndicator.channels import Channel, build_channel
 from syndicator.config import Settings
-from syndicator.delivery.engine import Dispatcher, DispatchReport, utcnow
+from syndicator.delivery.engine import Dispatcher, DispatchReport, Job, utcnow
+from syndicator.delivery.sweeper import Sweeper, SweepReport
 from syndicator.formatting import Formatter
 from syndicator.listener import build_listener
 from syndicator.polling import Poller, PollReport
@@ -35,10 +39,13 @@ from syndicator.serving import ServedApp, bind
 from syndicator.sources.feed import http_client
 from syndicator.sources.websub import WebSub, load_master_key
 from syndicator.store import Database
+from syndicator.store.channels import Idle, NotYet
 
 log = logging.getLogger(__name__)
 
 DRAIN_TIMEOUT = 60.0  # seconds a stop waits for work under way
+MAX_SLEEP = 60.0  # a channel's task looks again at least this often, whatever holds it
+MIN_SLEEP = 0.05  # and waits at least this long when it found nothing it could claim
 
 
 def worker_id() -> str:
@@ -70,25 +77,46 @@ class Daemon:
         self.settings = settings
         self.channels = channels
         self.actor = actor or worker_id()
-        self.poller = Poller(db, client, actor=self.actor, clock=clock, config=settings.polling)
+        self.clock = clock
+        paces = {channel.name: channel.pace() for channel in settings.channels}
+        self.poller = Poller(
+            db,
+            client,
+            actor=self.actor,
+            clock=clock,
+            config=settings.polling,
+            paces=paces,
+            leases=True,
+        )
         self.dispatcher = Dispatcher(
             db, settings, channels, formatter, client, actor=self.actor, clock=clock
         )
+        self.sweeper = Sweeper(db, settings, channels, actor=self.actor, clock=clock)
         self._dispatch_lock = asyncio.Lock()
+        self._wake: dict[str, asyncio.Event] = {}
+        self._stopping = False
         self._inflight: set[asyncio.Future[object]] = set()
         self._scheduler: AsyncIOScheduler | None = None
         self.websub: WebSub | None = None  # set when [websub] callback_base is configured
 
-    async def poll_all(self) -> list[PollReport]:
-        return list(await asyncio.gather(*(self.poller.poll(s) for s in self.settings.sources)))
+    async def poll_all(self, *, force: bool = False) -> list[PollReport]:
+        polls = (self.poller.poll(s, force=force) for s in self.settings.sources)
+        return list(await asyncio.gather(*polls))
 
     async def dispatch(self) -> DispatchReport:
         async with self._dispatch_lock:
             return await self.dispatcher.run_once()
 
+    async def sweep(self) -> SweepReport:
+        report = await self.sweeper.sweep()
+        if report.requeued:
+            self.wake_dispatcher()
+        return report
+
     async def run_once(self) -> DispatchReport:
-        """Poll every source once and send everything due."""
-        await self.poll_all()
+        """Settle what a stopped run left, poll every source once and send everything due."""
+        await self.sweep()
+        await self.poll_all(force=True)
         return await self.dispatch()
 
     def _tracked(self, job: Callable[[], Awaitable[object]]) -> Callable[[], Awaitable[None]]:
@@ -135,10 +163,33 @@ class Daemon:
             self.wake_dispatcher()
 
     def wake_dispatcher(self) -> None:
-        if self._scheduler is not None:
-            job = self._scheduler.get_job("dispatch")
-            if job is not None:
-                job.modify(next_run_time=datetime.now(UTC))
+        """New deliveries were queued: every channel's task looks at once."""
+        for wake in self._wake.values():
+            wake.set()
+
+    async def _channel_loop(self, name: str) -> None:
+        """Send the channel's deliveries as its pace allows, until the daemon stops."""
+        wake = self._wake[name]
+        idle = self.settings.daemon.dispatch_every.total_seconds()
+        while not self._stopping:
+            wake.clear()
+            try:
+                result = await self.dispatcher.step(name)
+            except Exception:
+                log.exception("channel %s: dispatch failed; trying again in %.0fs", name, idle)
+                result = None
+            if isinstance(result, Job):
+                continue
+            now = self.clock()
+            if isinstance(result, NotYet):  # the pace, a pause: known from the database
+                pause = self.dispatcher.until_claim(result)
+            elif isinstance(result, Idle) and result.next_due is not None:
+                # At least a moment: a due one may be another worker's claim under way.
+                pause = max(MIN_SLEEP, min(idle, (result.next_due - now).total_seconds()))
+            else:  # nothing due: look again for what other workers queue
+                pause = idle
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), timeout=max(0.0, min(pause, MAX_SLEEP)))
 
     def schedule(self, scheduler: AsyncIOScheduler, now: datetime) -> None:
         """One poll job per source, spread by jitter so sources do not fire together."""
@@ -158,11 +209,11 @@ class Daemon:
                 misfire_grace_time=None,
             )
         scheduler.add_job(
-            self._tracked(self.dispatch),
-            IntervalTrigger(seconds=self.settings.daemon.dispatch_every.total_seconds()),
-            id="dispatch",
-            name="dispatch",
-            next_run_time=now + timedelta(seconds=1),
+            self._tracked(self.sweep),
+            IntervalTrigger(seconds=self.settings.daemon.sweep_every.total_seconds()),
+            id="sweep",
+            name="sweep",
+            next_run_time=now,
             max_instances=1,
             coalesce=True,
             misfire_grace_time=None,
@@ -174,6 +225,16 @@ class Daemon:
         self._scheduler = scheduler
         self.schedule(scheduler, datetime.now(UTC))
         listener = await self._start_listener()
+        try:
+            await self.sweep()  # what a stopped worker left, before anything is sent
+        except Exception:
+            log.exception("the start-up sweep failed; the scheduled sweeps try again")
+        self._stopping = False
+        self._wake = {name: asyncio.Event() for name in self.channels}
+        senders = [
+            asyncio.create_task(self._channel_loop(name), name=f"dispatch {name}")
+            for name in self.channels
+        ]
         scheduler.start()
         log.info(
             "running as %s: %d sources, %d channels",
@@ -185,6 +246,10 @@ class Daemon:
             await stop.wait()
         finally:
             scheduler.pause()
+            self._stopping = True
+            self.wake_dispatcher()
+            if senders:
+                await asyncio.wait(senders, timeout=DRAIN_TIMEOUT)
             if self._inflight:
                 log.info("stopping: waiting for %d jobs under way", len(self._inflight))
                 await asyncio.wait(set(self._inflight), timeout=DRAIN_TIMEOUT)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Container, Iterable
+from collections.abc import Callable, Container, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -27,6 +27,8 @@ import httpx
 from sqlalchemy.engine import Connection
 
 from syndicator.config import PollingConfig, SourceConfig
+from syndicator.delivery import pacing
+from syndicator.delivery.pacing import Pace
 from syndicator.errors import FeedError
 from syndicator.records import DeliveryStatus
 from syndicator.secrets import redact
@@ -44,7 +46,8 @@ from syndicator.store.articles import (
     source_row,
     source_state,
 )
-from syndicator.store.deliveries import add_deliveries
+from syndicator.store.deliveries import Schedule, add_deliveries
+from syndicator.store.sources import claim_poll
 
 log = logging.getLogger(__name__)
 
@@ -140,8 +143,12 @@ class Poller:
         actor: str,
         clock: Callable[[], datetime],
         config: PollingConfig | None = None,
+        paces: Mapping[str, Pace] | None = None,
+        leases: bool = False,
     ) -> None:
         self.db = db
+        self.leases = leases  # take each source's poll lease (a daemon among several workers)
+        self.paces = dict(paces or {})  # channel -> its pace: a delay sets when a post is due
         self.client = client
         self.actor = actor
         self.clock = clock
@@ -152,10 +159,30 @@ class Poller:
         )
         self._read = _ReadItems()
 
-    async def poll(self, source: SourceConfig) -> PollReport:
+    def lease(self, source: SourceConfig) -> timedelta:
+        """How long a poll lease holds: past this worker's next poll of the source (interval,
+        jitter and a slow fetch), so that another worker takes the source over only if this
+        one stops polling it.
+        """
+        config = self.config
+        return source.every + config.jitter + config.connect_timeout + config.read_timeout
+
+    async def poll(self, source: SourceConfig, *, force: bool = False) -> PollReport:
+        """Poll the source, unless it backs off or another worker holds its poll lease
+        (``force``: poll anyway, as ``run --once`` does).
+        """
         now = self.clock()
         with self.db.engine.begin() as connection:  # plain SQL: this runs for every source
             state = source_state(connection, source.name, source.feed, now=now)
+            until = now + self.lease(source)
+            leased = (
+                force
+                or not self.leases
+                or claim_poll(connection, state.id, actor=self.actor, now=now, until=until)
+            )
+        if not leased:
+            log.debug("source %s: another worker polls it", source.name)
+            return PollReport(source.name)
         # A scheduled poll may come a little early (jitter): only a real backoff defers it.
         not_before = state.next_poll_at
         if not_before is not None and not_before - now > source.every / 4:
@@ -284,15 +311,33 @@ class Poller:
             status = DeliveryStatus.QUEUED if reason is None else DeliveryStatus.SKIPPED
             # Oldest first, so ids (the dispatch order) follow publication order.
             ids = [item.id for item in reversed(newest_first(items))]
+            schedule = self._schedule(items, source.channels, now) if reason is None else None
             made = add_deliveries(
                 connection, ids, source.channels, status=status, now=now, actor=self.actor,
-                detail=reason,
+                detail=reason, schedule=schedule,
             )  # fmt: skip
             if reason is None:
                 queued += made
             else:
                 skipped += made
         return queued, skipped
+
+    def _schedule(
+        self, items: list[NewArticle], channels: list[str], now: datetime
+    ) -> Schedule | None:
+        """When each new delivery may go out, for channels with a delay after publication."""
+        delayed = {c: self.paces[c] for c in channels if c in self.paces and self.paces[c].delay}
+        if not delayed:
+            return None
+        published = {item.id: item.entry.published for item in items}
+
+        def due_at(article_id: int, channel: str) -> datetime | None:
+            pace = delayed.get(channel)
+            if pace is None:
+                return None
+            return pacing.not_before(pace, published.get(article_id), now)
+
+        return due_at
 
     def _record_failure(self, source: SourceConfig, exc: FeedError) -> PollReport:
         reason = redact(exc.reason)

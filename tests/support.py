@@ -228,7 +228,16 @@ def write_config(
     extra: str = "",
     source_options: str = "",
     more_sources: str = "",
+    pacing: str = 'min_spacing = "0s"',
+    channel_options: dict[str, str] | None = None,
 ) -> Path:
+    """A configuration for the three emulated channels. ``pacing`` goes into every channel
+    (by default no spacing, so that tests run fast), ``channel_options`` into the named one.
+    """
+    options = {}
+    for name in NETWORKS:
+        own = (channel_options or {}).get(name, "")
+        options[name] = own if "min_spacing" in own else f"{pacing}\n{own}"
     path = directory / "syndicator.toml"
     path.write_text(
         f"""
@@ -253,17 +262,20 @@ name = "telegram"
 type = "telegram"
 chat_id = "@eurasianews"
 api_base_url = "{sandbox}/telegram"
+{options["telegram"]}
 
 [[channels]]
 name = "x"
 type = "twitter"
 api_base_url = "{sandbox}/x"
+{options["x"]}
 
 [[channels]]
 name = "facebook"
 type = "facebook"
 page_id = "{DEMO_CREDENTIALS.facebook_page_id}"
 api_base_url = "{sandbox}/facebook"
+{options["facebook"]}
 """,
         encoding="utf-8",
     )

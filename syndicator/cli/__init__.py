@@ -1,6 +1,12 @@
 """The ``syndicator`` command: one module per group of commands, all on one Typer app."""
 
-from syndicator.cli import daemon, preview, sandbox, views  # noqa: F401 - they register commands
+from syndicator.cli import (  # noqa: F401 - they register commands
+    channels,
+    daemon,
+    preview,
+    sandbox,
+    views,
+)
 from syndicator.cli.common import app
 
 

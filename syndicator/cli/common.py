@@ -12,6 +12,7 @@ from rich.console import Console
 from syndicator import __version__
 from syndicator.config import Settings, find_config, load_settings
 from syndicator.errors import SyndicatorError
+from syndicator.store import Database
 
 app = typer.Typer(
     help="Announce a news site's new articles on Telegram, X and Facebook, exactly once each.",
@@ -55,6 +56,17 @@ def settings_or_demo(config: Path | None) -> Settings:
 
         return demo_settings()
     return settings
+
+
+def open_store(config: Path | None) -> tuple[Settings, Database]:
+    """The settings (or the demo's) and their database, migrated; a user error exits 2."""
+    try:
+        settings = settings_or_demo(config)
+    except SyndicatorError as exc:
+        raise fail(exc) from None
+    database = Database(settings.database_url)
+    database.upgrade()
+    return settings, database
 
 
 def fail(exc: SyndicatorError) -> typer.Exit:

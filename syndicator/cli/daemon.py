@@ -17,14 +17,13 @@ from syndicator.cli.common import (
     db_app,
     fail,
     log,
+    open_store,
     out,
-    settings_or_demo,
 )
 from syndicator.config import Settings
 from syndicator.errors import ConfigError, SyndicatorError
 from syndicator.logs import setup_logging
 from syndicator.records import DeliveryStatus
-from syndicator.store import Database
 
 
 @app.command()
@@ -73,6 +72,14 @@ async def _run(settings: Settings, secrets: dict[str, dict[str, SecretStr]], onc
                 report.problems,
                 ", ".join(f"{k}: {v}" for k, v in sorted(report.outcomes.items())) or "nothing due",
             )
+            for name, held in sorted(report.held.items()):
+                log.info(
+                    "channel %s: left waiting until %s UTC (%s%s)",
+                    name,
+                    f"{held.until:%Y-%m-%d %H:%M:%S}",
+                    held.why,
+                    f": {held.detail}" if held.detail else "",
+                )
             return 1 if report.problems else 0
         stop = asyncio.Event()
         install_stop_signals(stop)
@@ -83,10 +90,5 @@ async def _run(settings: Settings, secrets: dict[str, dict[str, SecretStr]], onc
 @db_app.command("upgrade")
 def db_upgrade(config: ConfigOption = None) -> None:
     """Apply the database migrations that are not applied yet."""
-    try:
-        settings = settings_or_demo(config)
-    except SyndicatorError as exc:
-        raise fail(exc) from None
-    database = Database(settings.database_url)
-    database.upgrade()
+    _, database = open_store(config)
     out.print(f"database {database.display_url} is up to date")

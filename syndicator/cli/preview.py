@@ -20,8 +20,7 @@ from syndicator.records import Article
 from syndicator.sources.feed import http_client
 from syndicator.sources.page import article_from_url
 from syndicator.store import Database
-from syndicator.store.articles import to_article
-from syndicator.store.schema import ArticleRow
+from syndicator.store.articles import load_article
 
 
 def _source_for(settings: Settings, url: str, name: str | None) -> SourceConfig:
@@ -62,11 +61,12 @@ async def _page_article(url: str, source: str) -> Article:
 def _stored_article(settings: Settings, article_id: int) -> Article:
     database = Database(settings.database_url)
     database.upgrade()
-    with database.session() as session:
-        row = session.get(ArticleRow, article_id)
-        if row is None:
-            raise ConfigError(settings.database_url, "", f"no article with id {article_id}")
-        return to_article(row)
+    with database.engine.connect() as connection:
+        try:
+            return load_article(connection, article_id)
+        except LookupError:
+            where = database.display_url  # the URL without its password
+            raise ConfigError(where, "", f"no article with id {article_id}") from None
 
 
 def renderings(settings: Settings, article: Article, attribution: str) -> list[dict[str, Any]]:

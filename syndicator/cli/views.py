@@ -9,10 +9,9 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from syndicator.cli.common import ConfigOption, JsonOption, app, fail, out, settings_or_demo
-from syndicator.errors import ConfigError, SyndicatorError
+from syndicator.cli.common import ConfigOption, JsonOption, app, fail, open_store, out
+from syndicator.errors import ConfigError
 from syndicator.records import DeliveryStatus
-from syndicator.store import Database
 from syndicator.store.deliveries import LogEntry, log_entries
 
 
@@ -38,6 +37,7 @@ def _json_line(entry: LogEntry) -> str:
             "next_attempt_at": _when(entry.next_attempt_at),
             "created_at": _when(entry.created_at),
             "updated_at": _when(entry.updated_at),
+            "actor": entry.actor,
         },
         ensure_ascii=False,
     )
@@ -63,15 +63,11 @@ def show_log(
     as_json: JsonOption = False,
 ) -> None:
     """The posting log, newest first: what went out where, and what each network answered."""
-    try:
-        settings = settings_or_demo(config)
-        if channel is not None and channel not in {c.name for c in settings.channels}:
-            known = ", ".join(c.name for c in settings.channels) or "none"
-            raise ConfigError(settings.source_file, "", f"unknown channel {channel!r} ({known})")
-    except SyndicatorError as exc:
-        raise fail(exc) from None
-    database = Database(settings.database_url)
-    database.upgrade()
+    settings, database = open_store(config)
+    if channel is not None and channel not in {c.name for c in settings.channels}:
+        known = ", ".join(c.name for c in settings.channels) or "none"
+        unknown = ConfigError(settings.source_file, "", f"unknown channel {channel!r} ({known})")
+        raise fail(unknown)
     with database.session() as session:
         entries = log_entries(
             session, channel=channel, status=status.value if status else None, limit=limit
@@ -81,7 +77,7 @@ def show_log(
             typer.echo(_json_line(entry))
         return
     table = Table(title=f"Posting log ({len(entries)} newest)", title_justify="left")
-    for column in ("time (UTC)", "channel", "state", "article", "post / error"):
+    for column in ("time (UTC)", "channel", "state", "try", "by", "article", "post / error"):
         table.add_column(column, overflow="fold")
     for entry in entries:
         outcome = entry.remote_url or entry.remote_id or entry.error or ""
@@ -92,6 +88,8 @@ def show_log(
             f"{entry.updated_at:%Y-%m-%d %H:%M:%S}",
             entry.channel,
             f"[{style}]{entry.status}[/]" if style else entry.status,
+            str(entry.attempts),
+            entry.actor or "",
             entry.article_title,
             outcome,
         )
@@ -125,12 +123,7 @@ def show_sources(
     """Each source's health: last success, last error, failures in a row, articles seen."""
     from syndicator.store.sources import SourceHealth, source_health
 
-    try:
-        settings = settings_or_demo(config)
-    except SyndicatorError as exc:
-        raise fail(exc) from None
-    database = Database(settings.database_url)
-    database.upgrade()
+    settings, database = open_store(config)
     with database.session() as session:
         known = {h.name: h for h in source_health(session)}
     health = [
