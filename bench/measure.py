@@ -108,7 +108,7 @@ def poll_cycle(
 
     async def run() -> list[tuple[float, float, dict[str, int]]]:
         async with http_client(max_connections=config.max_connections) as client:
-            poller = Poller(db, client, actor="bench", clock=clock, config=config)
+            poller = Poller(db, client, actor="bench", clock=clock, config=config, leases=True)
 
             async def poll(number: int) -> _Outcome:
                 # As the daemon's poll jobs do, keep what the report says, not what it holds.

@@ -178,6 +178,7 @@ class Poller:
             leased = (
                 force
                 or not self.leases
+                or self._holds_lease(state, now)  # extended when the poll is recorded
                 or claim_poll(connection, state.id, actor=self.actor, now=now, until=until)
             )
         if not leased:
@@ -203,7 +204,7 @@ class Poller:
         except FeedError as exc:
             return self._record_failure(source, exc)
         if fetched.not_modified:  # the common case, and the cheapest: one update, by key
-            succeeded = self._succeeded(fetched.status, self.clock())
+            succeeded = self._succeeded(source, fetched.status, self.clock())
             with self.db.engine.begin() as connection:
                 record_poll(connection, state.id, **succeeded)
             self._read.keep(source.name, succeeded["last_success_at"], state.etag, known)
@@ -256,10 +257,20 @@ class Poller:
             )
         return report
 
-    def _succeeded(self, status: int | None, now: datetime) -> dict[str, Any]:
-        """The source's health after a successful fetch."""
-        return {"last_polled_at": now, "last_success_at": now, "last_status": status,
-                "last_error": None, "consecutive_failures": 0, "next_poll_at": None}  # fmt: skip
+    def _holds_lease(self, state: SourceState, now: datetime) -> bool:
+        """This worker's lease on the source runs on: no other worker can take it meanwhile."""
+        until = state.poll_lease_until
+        return state.poll_claimed_by == self.actor and until is not None and until > now
+
+    def _succeeded(self, source: SourceConfig, status: int | None, now: datetime) -> dict[str, Any]:
+        """The source's health after a successful fetch (and this worker's lease, extended)."""
+        values: dict[str, Any] = {
+            "last_polled_at": now, "last_success_at": now, "last_status": status,
+            "last_error": None, "consecutive_failures": 0, "next_poll_at": None,
+        }  # fmt: skip
+        if self.leases:
+            values |= {"poll_claimed_by": self.actor, "poll_lease_until": now + self.lease(source)}
+        return values
 
     def _record_success(
         self,
@@ -274,7 +285,7 @@ class Poller:
         first_poll = state.first_polled_at is None
         values = {"articles_seen": len(recorded.candidates), "first_polled_at": now}
         if not pushed:
-            values |= self._succeeded(fetched.status, now)
+            values |= self._succeeded(source, fetched.status, now)
             values |= {"etag": fetched.etag, "last_modified": fetched.last_modified}
         record_poll(connection, state.id, **values)
         queued, skipped = self._route(connection, source, recorded.candidates, first_poll, now)

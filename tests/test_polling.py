@@ -253,3 +253,41 @@ def test_after_another_worker_has_polled_a_feed_every_item_is_read_again(
     assert after.feed is not None and after.feed.unchanged == 0  # its notes are not ours
     assert after.feed.entries[0].title == "Budget passed"
     assert after.new_articles == 1  # the store knows the rest all the same
+
+
+def test_a_feed_is_polled_by_one_worker_at_a_time_and_taken_over_when_its_lease_runs_out(
+    database: Database, site: NewsSite
+) -> None:
+    site.add("Tram line approved")
+    clock, feed = Clock(), source(site.feed_url)
+
+    def poll_as(actor: str) -> None:
+        async def go() -> None:
+            async with http_client() as client:
+                poller = Poller(database, client, actor=actor, clock=clock, leases=True)
+                await poller.poll(feed)
+
+        asyncio.run(go())
+
+    async def lease_length() -> timedelta:
+        async with http_client() as client:
+            return Poller(database, client, actor="any", clock=clock).lease(feed)
+
+    lease = asyncio.run(lease_length())
+    assert lease > feed.every  # the holder's next scheduled poll comes before it runs out
+
+    poll_as("worker-a")
+    poll_as("worker-b")  # A's lease runs: B leaves the feed alone
+    assert site.requests == 1
+    for _ in range(3):  # A polls on schedule; each poll extends its lease
+        clock.advance(feed.every)
+        poll_as("worker-a")
+        poll_as("worker-b")
+    assert site.requests == 4
+
+    clock.advance(lease + timedelta(seconds=1))  # A has stopped: its lease runs out
+    poll_as("worker-b")
+    assert site.requests == 5
+    clock.advance(feed.every)
+    poll_as("worker-a")  # back again, A finds B holding the feed now
+    assert site.requests == 5

@@ -32,6 +32,7 @@ _EVENTS: Table = Base.metadata.tables["article_events"]
 _STATE = select(
     _SOURCES.c.id, _SOURCES.c.feed, _SOURCES.c.etag, _SOURCES.c.last_modified,
     _SOURCES.c.next_poll_at, _SOURCES.c.first_polled_at, _SOURCES.c.last_success_at,
+    _SOURCES.c.poll_claimed_by, _SOURCES.c.poll_lease_until,
 ).where(_SOURCES.c.name == bindparam("name"))  # fmt: skip
 _NEW_SOURCE = {
     name: dialect.insert(_SOURCES).on_conflict_do_nothing()
@@ -93,6 +94,8 @@ class SourceState:
     next_poll_at: datetime | None
     first_polled_at: datetime | None
     last_success_at: datetime | None
+    poll_claimed_by: str | None = None  # the worker holding the poll lease, and until when
+    poll_lease_until: datetime | None = None
 
 
 def source_row(session: Session, name: str, feed: str, *, now: datetime) -> SourceRow:
@@ -125,7 +128,8 @@ def source_state(db: Db, name: str, feed: str, *, now: datetime) -> SourceState:
         db.execute(update(_SOURCES).where(c.id == found.id).values(changed))
         found = db.execute(_STATE, {"name": name}).one()
     return SourceState(found.id, name, found.etag, found.last_modified, found.next_poll_at,
-                       found.first_polled_at, found.last_success_at)  # fmt: skip
+                       found.first_polled_at, found.last_success_at, found.poll_claimed_by,
+                       found.poll_lease_until)  # fmt: skip
 
 
 def record_poll(db: Db, source_id: int, **values: Any) -> None:
