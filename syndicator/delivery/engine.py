@@ -181,8 +181,8 @@ class Dispatcher:
                 status = await self.send(result)
                 report.outcomes[status.value] += 1
                 continue
-            if isinstance(result, NotYet) and result.why == "spacing":
-                await self.sleep(self.until_claim(result))
+            if isinstance(result, NotYet) and result.why in ("spacing", "in flight"):
+                await self.sleep(self.until_claim(result))  # moments: waited out
                 continue
             if isinstance(result, NotYet):
                 report.held[name] = result  # a cap, quiet hours, a pause: not waited for

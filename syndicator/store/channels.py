@@ -68,7 +68,8 @@ class Claimed:
 class NotYet:
     """The channel has due work but may not post before ``until``; ``why`` says what holds it.
 
-    ``why`` is "spacing" (a short wait between posts), "cap", "quiet hours" or "paused".
+    ``why`` is "spacing" (a short wait between posts), "in flight" (another worker's post on
+    the channel has not been answered yet), "cap", "quiet hours" or "paused".
     """
 
     until: datetime
@@ -190,6 +191,17 @@ def _due_now() -> ColumnElement[bool]:
 # A claim's statements, made once: a claim is on every delivery's path (docs/architecture.md).
 _READ_PACE = select(*_PACE).where(_C.name == bindparam("name"))
 _OLDEST_DUE = select(_D.id).where(_due_now()).order_by(_D.id).limit(1)
+# A post of the channel on its way: claimed, its lease running, no answer recorded yet.
+_IN_FLIGHT = (
+    select(_D.id)
+    .where(
+        _D.channel == bindparam("name"),
+        _D.status == DeliveryStatus.SENDING.value,
+        _D.lease_until > bindparam("now"),
+    )
+    .limit(1)
+)
+IN_FLIGHT_RECHECK = timedelta(milliseconds=100)
 _TAKE_SLOT = {  # compare-and-set on the last slot: first slot ever, or the one read
     first: update(_CHANNELS)
     .where(
@@ -250,6 +262,11 @@ def claim_next(
         delivery_id = connection.execute(oldest, {"name": name, "now": now}).scalar()
         if delivery_id is None:
             return Idle(next_due(session, name, now))
+        # One post per channel at a time, whichever worker sends it: the spacing runs from
+        # the network's answer, and a slow first request (a client's set-up, a slow network)
+        # must not let another worker's next post overtake it.
+        if connection.execute(_IN_FLIGHT, {"name": name, "now": now}).first() is not None:
+            return NotYet(now + IN_FLIGHT_RECHECK, "in flight")
         past = _history(session, name, found.last_sent_at, found.slowdown, pace, now)
         earliest = earliest_send(pace, past, now)
         why = _why(pace, past, now, earliest) if earliest > now else "spacing"

@@ -19,9 +19,10 @@ from syndicator.store.channels import (
     channel_states,
     claim_next,
     ensure_channels,
+    learn_sent,
 )
 from syndicator.store.database import MIGRATIONS
-from syndicator.store.deliveries import create_deliveries
+from syndicator.store.deliveries import Change, create_deliveries, record_sent
 from syndicator.store.schema import ChannelRow, DeliveryEventRow, DeliveryRow
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -50,31 +51,61 @@ def claim(database: Database, pace: Pace, now: datetime, actor: str = "w1") -> o
         return result.delivery_id if isinstance(result, Claimed) else result
 
 
+def answered(database: Database, delivery_id: int, at: datetime) -> None:
+    """The network answered: the delivery is sent, and the spacing runs from the answer."""
+    with database.session() as session:
+        record_sent(session.connection(), delivery_id, now=at, actor="w1",
+                    change=Change(remote_id="1"))  # fmt: skip
+        learn_sent(session, "x", now=at, answered_at=at)
+        session.commit()
+
+
 def test_claims_take_the_oldest_due_delivery_and_keep_the_spacing(database: Database) -> None:
     ids = queue(database, 3)
     pace = Pace(min_spacing=timedelta(seconds=10))
     assert claim(database, pace, NOW) == ids[0]
-    held = claim(database, pace, NOW + timedelta(seconds=4), actor="w2")
-    assert held == NotYet(NOW + timedelta(seconds=10), "spacing")
-    assert claim(database, pace, NOW + timedelta(seconds=10), actor="w2") == ids[1]
     with database.session() as session:
         first = session.get(DeliveryRow, ids[0])
         assert first is not None and first.status == "sending"
         assert (first.claimed_by, first.lease_until) == ("w1", NOW + LEASE)
+    answered(database, ids[0], NOW + timedelta(seconds=1))
+    held = claim(database, pace, NOW + timedelta(seconds=4), actor="w2")
+    assert held == NotYet(NOW + timedelta(seconds=11), "spacing")
+    assert claim(database, pace, NOW + timedelta(seconds=11), actor="w2") == ids[1]
+    with database.session() as session:
         channel = session.scalars(select(ChannelRow)).one()
-        assert channel.last_sent_at == NOW + timedelta(seconds=10)
+        assert channel.last_sent_at == NOW + timedelta(seconds=11)
+
+
+def test_no_worker_claims_while_another_workers_post_is_unanswered(database: Database) -> None:
+    ids = queue(database, 2)
+    pace = Pace(min_spacing=timedelta(seconds=1))
+    assert claim(database, pace, NOW) == ids[0]
+    later = NOW + timedelta(seconds=5)  # long past the spacing, but no answer yet
+    held = claim(database, pace, later, actor="w2")
+    assert isinstance(held, NotYet) and held.why == "in flight"
+    answered(database, ids[0], later)
+    assert claim(database, pace, later + timedelta(seconds=1), actor="w2") == ids[1]
+
+
+def test_a_post_whose_lease_ran_out_holds_the_channel_no_longer(database: Database) -> None:
+    ids = queue(database, 2)
+    pace = Pace(min_spacing=timedelta(seconds=1))
+    assert claim(database, pace, NOW) == ids[0]  # and its worker died: the sweeper's case
+    assert claim(database, pace, NOW + LEASE + timedelta(seconds=1), actor="w2") == ids[1]
 
 
 def test_a_claim_counts_sends_against_the_hourly_cap_and_says_so(database: Database) -> None:
-    queue(database, 3)
+    ids = queue(database, 3)
     pace = Pace(max_per_hour=2)
     claim(database, pace, NOW)
-    claim(database, pace, NOW + timedelta(minutes=1))
-    held = claim(database, pace, NOW + timedelta(minutes=2))
+    answered(database, ids[0], NOW)
+    claim(database, pace, NOW + timedelta(minutes=1))  # still sending: counted all the same
+    held = claim(database, pace, NOW + timedelta(minutes=2) + LEASE)
     assert held == NotYet(NOW + timedelta(hours=1), "cap")
     with database.session() as session:
         (state,) = channel_states(session, ["x"], now=NOW + timedelta(minutes=2))
-    assert (state.sent_last_hour, state.sending, state.queued) == (2, 2, 1)
+    assert (state.sent_last_hour, state.sending, state.queued) == (2, 1, 1)
 
 
 def test_nothing_due_reports_when_the_next_one_will_be(database: Database) -> None:
@@ -148,6 +179,7 @@ def test_a_spacing_about_to_end_is_claimed_for_the_slot_at_its_end(database: Dat
     ids = queue(database, 2)
     pace = Pace(min_spacing=timedelta(seconds=10))
     assert claim(database, pace, NOW) == ids[0]
+    answered(database, ids[0], NOW)
     soon = NOW + timedelta(seconds=9, milliseconds=970)
     with database.session() as session:
         result = claim_next(
