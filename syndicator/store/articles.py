@@ -311,15 +311,21 @@ def newest_first(articles: Sequence[NewArticle]) -> list[NewArticle]:
     return sorted(articles, key=lambda item: item.position)
 
 
+_ARTICLE_BY_ID = (
+    select(
+        _ARTICLES.c.id, _SOURCES.c.name, _ARTICLES.c.guid, _ARTICLES.c.url, _ARTICLES.c.title,
+        _ARTICLES.c.summary, _ARTICLES.c.published_at, _ARTICLES.c.categories,
+        _ARTICLES.c.image_url, _ARTICLES.c.author,
+    )
+    .join_from(_ARTICLES, _SOURCES, _SOURCES.c.id == _ARTICLES.c.source_id)
+    .where(_ARTICLES.c.id == bindparam("article_id"))
+)  # fmt: skip
+
+
 def load_article(db: Db, article_id: int) -> Article:
     """An article as the formatter reads it, in one query by key (no ORM objects); raises
     LookupError if there is none."""
-    a, src = _ARTICLES.c, _SOURCES.c
-    query = select(
-        a.id, src.name, a.guid, a.url, a.title, a.summary, a.published_at, a.categories,
-        a.image_url, a.author,
-    ).join_from(_ARTICLES, _SOURCES, src.id == a.source_id).where(a.id == article_id)  # fmt: skip
-    row = db.execute(query).first()
+    row = db.execute(_ARTICLE_BY_ID, {"article_id": article_id}).first()
     if row is None:
         raise LookupError(f"no article with id {article_id}")
     return Article(

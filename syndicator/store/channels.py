@@ -191,6 +191,8 @@ def _due_now() -> ColumnElement[bool]:
 # A claim's statements, made once: a claim is on every delivery's path (docs/architecture.md).
 _READ_PACE = select(*_PACE).where(_C.name == bindparam("name"))
 _OLDEST_DUE = select(_D.id).where(_due_now()).order_by(_D.id).limit(1)
+_READ_PACE_LOCKED = _READ_PACE.with_for_update()  # PostgreSQL: workers take turns
+_OLDEST_DUE_SKIP_LOCKED = _OLDEST_DUE.with_for_update(skip_locked=True)
 # A post of the channel on its way: claimed, its lease running, no answer recorded yet.
 _IN_FLIGHT = (
     select(_D.id)
@@ -252,13 +254,13 @@ def claim_next(
     locking = session.get_bind().dialect.name == "postgresql"
     connection = session.connection()
     try:
-        read = _READ_PACE.with_for_update() if locking else _READ_PACE
+        read = _READ_PACE_LOCKED if locking else _READ_PACE
         found = connection.execute(read, {"name": name}).one_or_none()
         if found is None:
             raise LookupError(f"channel {name!r} has no row; call ensure_channels first")
         if found.paused_until is not None and found.paused_until > now:
             return NotYet(found.paused_until, "paused", found.pause_reason)
-        oldest = _OLDEST_DUE.with_for_update(skip_locked=True) if locking else _OLDEST_DUE
+        oldest = _OLDEST_DUE_SKIP_LOCKED if locking else _OLDEST_DUE
         delivery_id = connection.execute(oldest, {"name": name, "now": now}).scalar()
         if delivery_id is None:
             return Idle(next_due(session, name, now))
