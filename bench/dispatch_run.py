@@ -28,6 +28,7 @@ import sqlalchemy
 from syndicator.sandbox import DEMO_CREDENTIALS, SandboxControl
 
 NETWORKS = ("telegram", "x", "facebook")
+POST_PATHS = {"telegram": "sendMessage", "x": "/2/tweets", "facebook": "/feed"}
 _TYPES = {"telegram": "telegram", "x": "twitter", "facebook": "facebook"}
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 _spawn = multiprocessing.get_context("spawn")
@@ -57,13 +58,13 @@ class Emulators:
 
     def reset(self, rate: float | None, burst: int) -> None:
         """Forget every post and request; enforce ``rate`` posts/s per network (None: none)."""
-        for control in self.control.values():
+        for network, control in self.control.items():
             control.clear()
             control.clear_faults()
             if rate is None:
                 control.clear_rate()
-            else:
-                control.rate(per_second=rate, burst=burst)
+            else:  # on posts, as the networks limit them (a bot's getMe is not a message)
+                control.rate(per_second=rate, burst=burst, path=POST_PATHS[network])
 
     def post_times(self, network: str) -> list[float]:
         """When each post arrived, in seconds since the epoch, in order."""

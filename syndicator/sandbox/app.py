@@ -111,8 +111,12 @@ class SandboxControl:
     def clear_faults(self) -> None:
         self._call("DELETE", "faults")
 
-    def rate(self, per_second: float, burst: int = 1) -> None:
-        self._call("POST", "rate", {"per_second": per_second, "burst": burst})
+    def rate(self, per_second: float, burst: int = 1, path: str | None = None) -> None:
+        """Enforce a rate on every API call, or only on calls whose path contains ``path``."""
+        body: dict[str, object] = {"per_second": per_second, "burst": burst}
+        if path is not None:
+            body["path"] = path
+        self._call("POST", "rate", body)
 
     def clear_rate(self) -> None:
         self._call("DELETE", "rate")

@@ -114,7 +114,7 @@ class Emulator(abc.ABC):
             else:
                 if fault is not None:
                     await wait_or_disconnect(receive, fault.delay)
-                wait = self.faults.take_rate(self.clock())
+                wait = self.faults.take_rate(route_path(scope), self.clock())
                 if wait > 0:
                     limited = Fault(FaultKind.RATE_LIMIT, retry_after=wait)
                     await self.fault_response(limited)(scope, replayed, recording_send)
@@ -188,10 +188,13 @@ class Emulator(abc.ABC):
             data = await _json_object(request)
             per_second = _number(data, "per_second", None, minimum=1e-9)
             burst = int(_number(data, "burst", 1, minimum=1))
+            path = data.get("path")
+            if path is not None and not isinstance(path, str):
+                raise ValueError("'path' must be a string")
         except ValueError as e:
             return JSONResponse({"error": str(e)}, status_code=400)
-        self.faults.set_rate(TokenBucket(per_second, burst, self.clock()))
-        return JSONResponse({"per_second": per_second, "burst": burst})
+        self.faults.set_rate(TokenBucket(per_second, burst, self.clock(), path or None))
+        return JSONResponse({"per_second": per_second, "burst": burst, "path": path or None})
 
     async def _clear_rate(self, request: Request) -> Response:
         self.faults.set_rate(None)

@@ -51,9 +51,10 @@ class Fault:
 class TokenBucket:
     """An enforced rate: ``burst`` calls at once, refilled at ``per_second``."""
 
-    def __init__(self, per_second: float, burst: int, now: float) -> None:
+    def __init__(self, per_second: float, burst: int, now: float, path: str | None = None) -> None:
         self.per_second = per_second
         self.burst = burst
+        self.path = path  # only calls whose path contains this count (e.g. "sendMessage")
         self._tokens = float(burst)
         self._updated = now
 
@@ -101,7 +102,10 @@ class FaultPlan:
         with self._lock:
             self._bucket = bucket
 
-    def take_rate(self, now: float) -> float:
-        """0.0 if the call may go ahead now, else the seconds until it could."""
+    def take_rate(self, path: str, now: float) -> float:
+        """0.0 if the call to ``path`` may go ahead now, else the seconds until it could."""
         with self._lock:
-            return 0.0 if self._bucket is None else self._bucket.take(now)
+            bucket = self._bucket
+            if bucket is None or (bucket.path and bucket.path.lower() not in path.lower()):
+                return 0.0
+            return bucket.take(now)

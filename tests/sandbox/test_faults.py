@@ -42,6 +42,9 @@ class Network:
     dropped: type[Exception]
 
 
+POST_PATHS = {"telegram": "sendMessage", "x": "/2/tweets", "facebook": "/feed"}
+
+
 @pytest.fixture(params=["telegram", "x", "facebook"])
 def network(
     request: pytest.FixtureRequest,
@@ -195,6 +198,18 @@ def test_enforced_rate_answers_429_past_the_burst(network: Network) -> None:
     network.control.clear_rate()
     network.post(5.0)
     assert len(network.control.posts()) == 3
+
+
+def test_a_rate_on_one_method_leaves_the_others_alone(network: Network) -> None:
+    network.control.rate(per_second=0.5, burst=1, path="no-such-method")
+    for _ in range(3):  # posts are not that method: never limited
+        network.post(5.0)
+    network.control.rate(per_second=0.5, burst=1, path=POST_PATHS[network.name])
+    network.post(5.0)
+    with pytest.raises(network.rate_limited):
+        network.post(5.0)
+    network.control.clear_rate()
+    assert len(network.control.posts()) == 4
 
 
 def test_telegram_rate_limit_carries_retry_after_in_body_and_header(
