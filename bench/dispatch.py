@@ -47,6 +47,7 @@ from dispatch_run import (
 )
 from prepare import check_local, postgres_schema
 from sqlalchemy.engine import make_url
+from verdict import verdict
 
 MIN_RATE_SHARE = 0.95
 MAX_ENGINE_MS = 5.0
@@ -206,10 +207,7 @@ def _report(args: argparse.Namespace, total: int, paced: Paced | None, unpaced: 
                    engine_ms < MAX_ENGINE_MS))  # fmt: skip
     checks.append(("every delivery sent", unpaced.statuses.get("sent", 0) == total
                    and (paced is None or paced.run.statuses.get("sent", 0) == total)))  # fmt: skip
-    print()
-    for name, passed in checks:
-        print(f"  {'PASS' if passed else 'FAIL'}  {name}")
-    return 0 if all(passed for _, passed in checks) else 1
+    return verdict(checks)
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ from typing import Any
 from feedserver import Mix, serve
 from measure import Run, naive_baseline, poll_cycle
 from prepare import Store, check_local, fill_idle, postgres_schema, source_configs
+from verdict import verdict
 
 MAX_CPU_MS_PER_FEED = 7.5
 MIN_CPU_RATIO = 15.0
@@ -183,10 +184,7 @@ def _report(args: argparse.Namespace, ours: Run, base: Run, sample_changed: int,
         (f"peak RSS < {MAX_PEAK_RSS_MIB:.0f} MiB", ours.peak_rss_mib < MAX_PEAK_RSS_MIB),
         ("no poll failed", ours.outcomes.get("errors", 0) == 0),
     ]
-    print()
-    for name, passed in checks:
-        print(f"  {'PASS' if passed else 'FAIL'}  {name}")
-    return 0 if all(passed for _, passed in checks) else 1
+    return verdict(checks)
 
 
 if __name__ == "__main__":
