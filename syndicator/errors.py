@@ -20,6 +20,7 @@ a secret (see ``syndicator.secrets``).
 from __future__ import annotations
 
 import enum
+from typing import Self
 
 
 class SyndicatorError(Exception):
@@ -91,15 +92,30 @@ class ErrorKind(enum.StrEnum):
 
 
 class PublishError(SyndicatorError):
-    """A channel could not publish a post. Subclasses say which kind of failure it was."""
+    """A channel could not publish a post. Subclasses say which kind of failure it was.
+
+    ``status`` is the HTTP status of the network's answer and ``code`` the network's own
+    error code (Telegram's ``error_code``, X's problem type or v1.1 code, the Graph API's
+    ``error.code``), both None where no answer came or it gave none; the posting log keeps them.
+    """
 
     kind: ErrorKind = ErrorKind.TRANSIENT
+    CODE_MAX = 64  # delivery_events.error_code is VARCHAR(64)
 
     def __init__(self, message: str, *, status: int | None = None, code: str | None = None) -> None:
         self.message = message
         self.status = status
-        self.code = code
+        self.code = code[: self.CODE_MAX] if code else None
         super().__init__(message)
+
+    def answered(self, status: int | None = None, code: object = None) -> Self:
+        """The error, with what the network's answer said as it came over the wire (what was
+        seen replaces what the translation assumed; None leaves the error's own value)."""
+        if status is not None:
+            self.status = status
+        if code is not None and str(code):
+            self.code = str(code)[: self.CODE_MAX]
+        return self
 
 
 class RateLimited(PublishError):

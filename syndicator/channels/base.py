@@ -9,10 +9,11 @@ the newsroom chose, and the library's errors into the few kinds of
 from __future__ import annotations
 
 import asyncio
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from datetime import datetime
-from typing import ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import requests
 
@@ -88,21 +89,48 @@ class BlockingChannel(Channel):
     """Base for adapters over synchronous libraries (tweepy, facebook-sdk).
 
     Their calls run in a worker thread so the event loop keeps serving; transport errors from
-    requests are translated here once, library errors by the subclass.
+    requests are translated here once, library errors by the subclass. A library's error may
+    not keep the HTTP answer (facebook-sdk's does not): the session given to :meth:`watch`
+    keeps the last one of the calling thread, and every translated error carries its status.
     """
 
     network: ClassVar[str]
 
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self._answers = threading.local()  # each worker thread's last HTTP answer
+
+    def watch(self, session: requests.Session) -> requests.Session:
+        """Have ``session`` keep each call's HTTP answer for the error that may follow."""
+        session.hooks["response"].append(self._remember)
+        return session
+
+    def _remember(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
+        self._answers.response = response
+
+    def last_answer(self) -> requests.Response | None:
+        """The HTTP answer to this thread's last call within :meth:`_call`, if one came."""
+        response: requests.Response | None = getattr(self._answers, "response", None)
+        return response
+
     async def _call(self, function: Callable[[], T]) -> T:
+        return await asyncio.to_thread(self._run, function)
+
+    def _run(self, function: Callable[[], T]) -> T:
+        """In the worker thread: the call, and its failure translated where the answer is."""
+        self._answers.response = None
         try:
-            return await asyncio.to_thread(function)
+            return function()
         except PublishError:
             raise
         except requests.RequestException as exc:
             raise requests_failure(exc, self.network) from exc
         except Exception as exc:
-            raise self.translate(exc) from exc
+            answer = self.last_answer()
+            error = self.translate(exc)
+            raise error.answered(answer.status_code if answer is not None else None) from exc
 
     @abstractmethod
     def translate(self, exc: Exception) -> PublishError:
-        """Map the library's own exception to one of ours (raise ``exc`` again if unknown)."""
+        """Map the library's own exception to one of ours, with the network's own error code
+        (raise ``exc`` again if unknown); the HTTP status is added by the caller."""

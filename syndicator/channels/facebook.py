@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import threading
 from datetime import datetime
 from typing import Any
 
@@ -52,10 +51,8 @@ class FacebookChannel(BlockingChannel):
         super().__init__(config.name)
         self.page_id = config.page_id
         timeout = config.timeout.total_seconds()
-        session = api_session(API_ROOT, config.api_base_url, read_timeout=timeout)
-        # facebook-sdk hides the response from its errors; keep the rate-limit hint it carried.
-        self._regain = threading.local()
-        session.hooks["response"].append(self._remember_usage)
+        # facebook-sdk hides the response from its errors (status, rate-limit hint): watched.
+        session = self.watch(api_session(API_ROOT, config.api_base_url, read_timeout=timeout))
         # facebook-sdk only accepts its own 2.x/3.x version list when constructed, so it is
         # built with one of those and then pointed at the configured (current) version.
         self._graph = facebook.GraphAPI(
@@ -65,9 +62,6 @@ class FacebookChannel(BlockingChannel):
             session=session,
         )
         self._graph.version = config.api_version
-
-    def _remember_usage(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
-        self._regain.seconds = regain_access_seconds(response.headers)
 
     async def publish(self, post: Post) -> Receipt:
         def send() -> Receipt:
@@ -126,7 +120,9 @@ class FacebookChannel(BlockingChannel):
         label = f"#{code}" + (f"/{subcode}" if subcode else "")
         message = f"Facebook: ({label}) {exc.message}"
         if code in RATE_LIMIT_CODES:
-            wait = getattr(self._regain, "seconds", None) or DEFAULT_RATE_LIMIT_WAIT
+            answer = self.last_answer()
+            regain = regain_access_seconds(answer.headers) if answer is not None else None
+            wait = regain or DEFAULT_RATE_LIMIT_WAIT
             return RateLimited(message, retry_after=wait, code=str(code))
         if code in AUTH_CODES:
             return AuthError(message, code=str(code))

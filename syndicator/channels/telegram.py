@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import warnings
+from contextvars import ContextVar
+from typing import Any
 
 import httpx
 from pydantic import SecretStr
@@ -44,6 +47,37 @@ def message_url(message: Message) -> str | None:
     if chat_id.startswith("-100"):
         return f"https://t.me/c/{chat_id[4:]}/{message.message_id}"
     return None
+
+
+# What the Bot API answered to this task's last refused call: (HTTP status, its error_code).
+_REFUSAL: ContextVar[tuple[int, str | None] | None] = ContextVar("telegram_refusal", default=None)
+
+
+class AnswerKeepingRequest(HTTPXRequest):
+    """PTB's HTTPX transport, keeping what PTB's errors drop from a refusal: the HTTP status
+    and the ``error_code`` of Telegram's JSON answer, for the posting log."""
+
+    async def do_request(self, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
+        status, payload = await super().do_request(*args, **kwargs)
+        if not 200 <= status <= 299:
+            _REFUSAL.set((status, _error_code(payload)))
+        return status, payload
+
+
+def _error_code(payload: bytes) -> str | None:
+    try:
+        answer = json.loads(payload)
+    except ValueError:  # not the Bot API's JSON: a proxy's page
+        return None
+    code = answer.get("error_code") if isinstance(answer, dict) else None
+    return str(code) if isinstance(code, int) and not isinstance(code, bool) else None
+
+
+def refused(exc: TelegramError) -> PublishError:
+    """``translate``, with the HTTP status and error code of the answer, if one came."""
+    error = translate(exc)
+    answer = _REFUSAL.get()
+    return error.answered(*answer) if answer is not None else error
 
 
 def translate(exc: TelegramError) -> PublishError:
@@ -93,7 +127,7 @@ class TelegramChannel(Channel):
             secrets["token"].get_secret_value(),
             base_url=f"{root}/bot",
             base_file_url=f"{root}/file/bot",
-            request=HTTPXRequest(
+            request=AnswerKeepingRequest(
                 connect_timeout=min(5.0, timeout), read_timeout=timeout, write_timeout=timeout
             ),
         )
@@ -106,6 +140,7 @@ class TelegramChannel(Channel):
         return self._bot
 
     async def publish(self, post: Post) -> Receipt:
+        _REFUSAL.set(None)
         try:
             bot = await self._ready()
             if post.photo is not None:
@@ -123,14 +158,15 @@ class TelegramChannel(Channel):
                     link_preview_options=LinkPreviewOptions(url=post.link),
                 )
         except TelegramError as exc:
-            raise translate(exc) from exc
+            raise refused(exc) from exc
         return Receipt(remote_id=str(message.message_id), remote_url=message_url(message))
 
     async def check(self) -> str:
+        _REFUSAL.set(None)
         try:
             bot = await self._ready()
         except TelegramError as exc:
-            raise translate(exc) from exc
+            raise refused(exc) from exc
         return f"@{bot.username}"
 
     async def close(self) -> None:

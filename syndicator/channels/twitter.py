@@ -23,6 +23,24 @@ def _reason(exc: tweepy.HTTPException) -> str:
     return f"X: {exc.response.status_code} {details}"
 
 
+def error_code(exc: tweepy.HTTPException) -> str | None:
+    """X's own code for a refusal: a v1.1 ``errors[].code`` (tweepy's ``api_codes``), else the
+    v2 problem's ``type`` (its last segment, e.g. "usage-capped"), else its ``title`` when the
+    type is the generic "about:blank" (e.g. "Too Many Requests")."""
+    if exc.api_codes:
+        return str(exc.api_codes[0])
+    try:
+        problem = exc.response.json()
+    except ValueError:  # not JSON: a proxy's page, an outage
+        return None
+    if not isinstance(problem, dict):
+        return None
+    kind, title = problem.get("type"), problem.get("title")
+    if isinstance(kind, str) and kind.strip("/") and kind != "about:blank":
+        return kind.rstrip("/").rsplit("/", 1)[-1]
+    return title if isinstance(title, str) and title else None
+
+
 class TwitterChannel(BlockingChannel):
     type = ChannelType.TWITTER
     network = "X"
@@ -36,8 +54,8 @@ class TwitterChannel(BlockingChannel):
             access_token=secrets["access_token"].get_secret_value(),
             access_token_secret=secrets["access_token_secret"].get_secret_value(),
         )
-        self._client.session = api_session(
-            API_ROOT, config.api_base_url, read_timeout=config.timeout.total_seconds()
+        self._client.session = self.watch(
+            api_session(API_ROOT, config.api_base_url, read_timeout=config.timeout.total_seconds())
         )
 
     async def publish(self, post: Post) -> Receipt:
@@ -75,21 +93,26 @@ class TwitterChannel(BlockingChannel):
         return await self._call(me)
 
     def translate(self, exc: Exception) -> PublishError:
-        if isinstance(exc, tweepy.TooManyRequests):
-            wait = DEFAULT_RATE_LIMIT_WAIT
-            if exc.reset_time is not None:
-                wait = max(1.0, exc.reset_time - time.time())
-            return RateLimited(_reason(exc), retry_after=wait, status=429)
-        if isinstance(exc, tweepy.Unauthorized):
-            return AuthError("X: the credentials were refused (401 Unauthorized)", status=401)
-        if isinstance(exc, tweepy.Forbidden):
-            reason = _reason(exc)
-            if "duplicate" in reason.lower():
-                return PermanentError(reason, status=403)
-            # Write permission missing, app not enrolled, account locked: an operator must act.
-            return AuthError(reason, status=403)
-        if isinstance(exc, tweepy.BadRequest | tweepy.NotFound):
-            return PermanentError(_reason(exc), status=exc.response.status_code)
-        if isinstance(exc, tweepy.HTTPException):
-            return TransientError(_reason(exc), status=exc.response.status_code)
-        raise exc
+        if not isinstance(exc, tweepy.HTTPException):
+            raise exc
+        return _kind_of(exc).answered(exc.response.status_code, error_code(exc))
+
+
+def _kind_of(exc: tweepy.HTTPException) -> PublishError:
+    """Which kind of failure X's refusal is."""
+    if isinstance(exc, tweepy.TooManyRequests):
+        wait = DEFAULT_RATE_LIMIT_WAIT
+        if exc.reset_time is not None:
+            wait = max(1.0, exc.reset_time - time.time())
+        return RateLimited(_reason(exc), retry_after=wait)
+    if isinstance(exc, tweepy.Unauthorized):
+        return AuthError("X: the credentials were refused (401 Unauthorized)")
+    if isinstance(exc, tweepy.Forbidden):
+        reason = _reason(exc)
+        if "duplicate" in reason.lower():
+            return PermanentError(reason)
+        # Write permission missing, app not enrolled, account locked: an operator must act.
+        return AuthError(reason)
+    if isinstance(exc, tweepy.BadRequest | tweepy.NotFound):
+        return PermanentError(_reason(exc))
+    return TransientError(_reason(exc))

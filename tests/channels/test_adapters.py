@@ -28,7 +28,9 @@ from syndicator.errors import (
 )
 from syndicator.records import Photo, Post, Receipt
 from syndicator.sandbox import DEMO_CREDENTIALS
-from tests.support import Sandbox, png, wait_for
+from syndicator.store import Database
+from tests.delivery.conftest import Clock, Rig, make_settings
+from tests.support import NETWORKS, Sandbox, png, wait_for
 
 ARTICLE = "https://www.eurasia-news.com/news/0001-tram-line"
 CREDS = DEMO_CREDENTIALS
@@ -269,3 +271,86 @@ def test_telegram_cannot_look_up_what_it_posted() -> None:
     assert not channel.can_find
     with pytest.raises(NotImplementedError):
         asyncio.run(channel.find(ARTICLE, datetime.now(UTC)))
+
+
+# What each network answers to each fault, as the posting log keeps it: (HTTP status, the
+# network's own error code). Telegram's code is the error_code of its JSON answer; X's is the
+# problem's type, or its title when the type is "about:blank"; Facebook's the Graph API code.
+ANSWERS: dict[str, dict[str, tuple[int, str]]] = {
+    "telegram": {
+        "rate_limit": (429, "429"),
+        "expired_token": (401, "401"),
+        "bad_request": (400, "400"),
+        "server_error": (500, "500"),
+    },
+    "x": {
+        "rate_limit": (429, "Too Many Requests"),
+        "expired_token": (401, "Unauthorized"),
+        "bad_request": (400, "invalid-request"),
+        "server_error": (500, "Internal Server Error"),
+    },
+    "facebook": {
+        "rate_limit": (400, "32"),
+        "expired_token": (400, "190"),
+        "bad_request": (400, "100"),
+        "server_error": (500, "2"),
+    },
+}
+
+
+@pytest.mark.parametrize("fault", ["rate_limit", "expired_token", "bad_request", "server_error"])
+def test_each_refusal_carries_the_http_status_and_the_networks_code(
+    case: Case, sandbox: Sandbox, fault: str
+) -> None:
+    sandbox.inject(case.network, {"fault": fault, "retry_after": 30, "message": "refused"})
+    error = failure(case.build(sandbox), case.text)
+    assert (error.status, error.code) == ANSWERS[case.network][fault], error
+
+
+def test_refused_credentials_carry_the_status_and_code_too(case: Case, sandbox: Sandbox) -> None:
+    error = failure(case.build(sandbox, wrong=True), case.text)
+    # The wrong Telegram token is malformed, which the Bot API answers with 404 Not Found.
+    expected = {"telegram": (404, "404"), "x": (401, "Unauthorized"), "facebook": (400, "190")}
+    assert (error.status, error.code) == expected[case.network]
+
+
+def test_without_an_answer_there_is_no_status_or_code(case: Case, sandbox: Sandbox) -> None:
+    sandbox.inject(case.network, {"fault": "drop"})
+    error = failure(case.build(sandbox), case.text)
+    assert isinstance(error, UncertainError) and (error.status, error.code) == (None, None)
+
+
+def test_a_lookup_refused_after_a_good_answer_carries_its_own_status(sandbox: Sandbox) -> None:
+    """X's lookup makes two calls (who am I, then my posts): the second one's refusal is the
+    one the error reports, not the first call's 200."""
+    case = CASES["x"]
+    sandbox.reset(case.network)
+    sandbox.inject(case.network, {"fault": "server_error", "path": "/tweets"})
+
+    async def look() -> Receipt | None:
+        channel = case.build(sandbox)
+        try:
+            return await channel.find(ARTICLE, datetime.now(UTC) - timedelta(minutes=1))
+        finally:
+            await channel.close()
+
+    with pytest.raises(TransientError) as caught:
+        asyncio.run(look())
+    assert (caught.value.status, caught.value.code) == (500, "Internal Server Error")
+
+
+@pytest.mark.parametrize("fault", ["bad_request", "server_error"])
+def test_the_posting_log_keeps_each_networks_answer(
+    sqlite_database: Database, sandbox: Sandbox, fault: str
+) -> None:
+    """Through the delivery engine: the failure's row in the posting log has both."""
+    for network in NETWORKS:
+        sandbox.reset(network)
+        sandbox.inject(network, {"fault": fault, "message": "refused"})
+    rig = Rig(sqlite_database, sandbox, Clock(), make_settings(sandbox.url))
+    ids = rig.queue(1)
+    rig.run()
+    for delivery_id, network in zip(ids, NETWORKS, strict=True):
+        failed = rig.events(delivery_id)[-1]
+        assert failed.status == ("failed" if fault == "bad_request" else "waiting")
+        assert (failed.http_status, failed.error_code) == ANSWERS[network][fault], network
