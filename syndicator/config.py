@@ -194,6 +194,8 @@ class _ChannelBase(_Section):
     timezone: str = "UTC"
     delay: Duration = timedelta(0)
     """How long after an article's publication its post may go out."""
+    hold: bool = False
+    """Every new delivery on this channel waits (``held``) until an editor releases it."""
 
     DEFAULT_SPACING: ClassVar[timedelta] = timedelta(seconds=5)
 

@@ -87,6 +87,7 @@ class Daemon:
             config=settings.polling,
             paces=paces,
             leases=True,
+            held=[channel.name for channel in settings.channels if channel.hold],
         )
         self.dispatcher = Dispatcher(
             db, settings, channels, formatter, client, actor=self.actor, clock=clock

@@ -145,8 +145,10 @@ class Poller:
         config: PollingConfig | None = None,
         paces: Mapping[str, Pace] | None = None,
         leases: bool = False,
+        held: Iterable[str] = (),
     ) -> None:
         self.db = db
+        self.held = frozenset(held)  # channels whose new deliveries wait for an editor
         self.leases = leases  # take each source's poll lease (a daemon among several workers)
         self.paces = dict(paces or {})  # channel -> its pace: a delay sets when a post is due
         self.client = client
@@ -325,7 +327,7 @@ class Poller:
             schedule = self._schedule(items, source.channels, now) if reason is None else None
             made = add_deliveries(
                 connection, ids, source.channels, status=status, now=now, actor=self.actor,
-                detail=reason, schedule=schedule,
+                detail=reason, schedule=schedule, held=self.held,
             )  # fmt: skip
             if reason is None:
                 queued += made

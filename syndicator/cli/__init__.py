@@ -3,6 +3,7 @@
 from syndicator.cli import (  # noqa: F401 - they register commands
     channels,
     daemon,
+    deliveries,
     preview,
     sandbox,
     views,

@@ -77,7 +77,7 @@ def show_log(
             typer.echo(_json_line(entry))
         return
     table = Table(title=f"Posting log ({len(entries)} newest)", title_justify="left")
-    for column in ("time (UTC)", "channel", "state", "try", "by", "article", "post / error"):
+    for column in ("id", "time (UTC)", "channel", "state", "try", "by", "article", "post / error"):
         table.add_column(column, overflow="fold")
     for entry in entries:
         outcome = entry.remote_url or entry.remote_id or entry.error or ""
@@ -85,6 +85,7 @@ def show_log(
             outcome = f"{outcome} (next try {entry.next_attempt_at:%H:%M:%S})".strip()
         style = STATUS_STYLE.get(entry.status, "")
         table.add_row(
+            str(entry.delivery_id),
             f"{entry.updated_at:%Y-%m-%d %H:%M:%S}",
             entry.channel,
             f"[{style}]{entry.status}[/]" if style else entry.status,

@@ -7,7 +7,7 @@ workers that try to send the same delivery, one wins.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Container, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -33,6 +33,7 @@ from syndicator.store.articles import Db, dialect_of
 from syndicator.store.schema import ArticleRow, Base, DeliveryEventRow, DeliveryRow
 
 DUE = (DeliveryStatus.QUEUED.value, DeliveryStatus.WAITING.value)
+HELD_NOTE = "held for an editor (the channel has hold = true)"
 _EVENTS: Table = Base.metadata.tables["delivery_events"]
 _DELIVERIES: Table = Base.metadata.tables["deliveries"]
 # The columns a new delivery leaves empty: set on the ORM object, so that none is unloaded.
@@ -77,12 +78,13 @@ def create_deliveries(
     actor: str,
     detail: str | None = None,
     schedule: Schedule | None = None,
+    held: Container[str] = (),
 ) -> list[DeliveryRow]:
     """One delivery per article and channel (those that exist already are left alone).
 
     The new deliveries come back as ORM objects of the session, in article and channel order.
     """
-    made = _insert(session, article_ids, channels, status, now, actor, detail, schedule)
+    made = _insert(session, article_ids, channels, status, now, actor, detail, schedule, held)
     rows = []
     for delivery_id, values in made:
         row = DeliveryRow(id=delivery_id, **values, **_UNSET)
@@ -102,9 +104,10 @@ def add_deliveries(
     actor: str,
     detail: str | None = None,
     schedule: Schedule | None = None,
+    held: Container[str] = (),
 ) -> int:
     """``create_deliveries`` for the poller, which only counts them: no ORM objects."""
-    return len(_insert(db, article_ids, channels, status, now, actor, detail, schedule))
+    return len(_insert(db, article_ids, channels, status, now, actor, detail, schedule, held))
 
 
 def _insert(
@@ -116,13 +119,17 @@ def _insert(
     actor: str,
     detail: str | None,
     schedule: Schedule | None = None,
+    held: Container[str] = (),
 ) -> list[tuple[int, dict[str, Any]]]:
     """One INSERT that skips the (article, channel) pairs that have a delivery and says which
     it made, then their posting-log rows: (id, columns) of each new delivery, in order.
+    A queued delivery on a ``held`` channel (``hold = true``) is ``held`` for an editor instead.
     """
     error = detail if status is DeliveryStatus.SKIPPED else None  # shown beside the state
+    on_hold = DeliveryStatus.HELD if status is DeliveryStatus.QUEUED else status
+    states = {c: (on_hold if c in held else status).value for c in channels}
     wanted = [
-        {"article_id": article_id, "channel": channel, "status": status.value, "attempts": 0,
+        {"article_id": article_id, "channel": channel, "status": states[channel], "attempts": 0,
          "error": error, "created_at": now, "updated_at": now,
          "not_before": schedule(article_id, channel) if schedule else None}
         for article_id in dict.fromkeys(article_ids)
@@ -137,8 +144,10 @@ def _insert(
     if made:
         db.execute(
             insert(_EVENTS),
-            [{"delivery_id": delivery_id, "created_at": now, "status": status.value,
-              "actor": actor, "attempt": 0, "detail": detail} for delivery_id, _ in made],
+            [{"delivery_id": delivery_id, "created_at": now, "status": v["status"],
+              "actor": actor, "attempt": 0,
+              "detail": HELD_NOTE if v["status"] != status.value else detail}
+             for delivery_id, v in made],
         )  # fmt: skip
     return made
 
