@@ -30,9 +30,10 @@ Links = Sequence[Mapping[str, Any]]
 class ParsedFeed:
     """What a feed document holds for us: its entries, notes, and where to subscribe.
 
-    ``item_digests`` fingerprint every item as read (the fast path's only): passed back as
-    ``known`` at the next reading, they let items that have not changed be left out, and
-    ``unchanged`` counts those.
+    ``item_digests`` fingerprint every item as read: passed back as ``known`` at the next
+    reading, they let items that have not changed be left out, and ``unchanged`` counts
+    those (the fast path leaves them unread; for feedparser they are cut out of the
+    document, see ``known_items``).
     """
 
     entries: tuple[FeedEntry, ...]

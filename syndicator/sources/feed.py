@@ -253,7 +253,11 @@ async def _parse(
             if fast is not None:
                 return fast
             return await asyncio.to_thread(
-                parse_with_feedparser, content, base_url=base_url, content_type=content_type
+                parse_with_feedparser,
+                content,
+                base_url=base_url,
+                content_type=content_type,
+                known=known,
             )
         return await asyncio.to_thread(
             parse_feed, content, base_url=base_url, content_type=content_type, known=known

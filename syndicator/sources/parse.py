@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import xml.sax
 from collections.abc import Container, Mapping
+from dataclasses import replace
 from typing import Any
 
 import feedparser
@@ -27,6 +28,7 @@ from syndicator.sources.fastparse_record import (
     feed_link,
     identify,
 )
+from syndicator.sources.known_items import leave_out_known
 from syndicator.sources.safety import Decoded, declares_entities, decode_feed
 from syndicator.sources.text import fold_whitespace, html_to_text
 
@@ -44,13 +46,12 @@ def parse_feed(
     the charset in ``content_type``, or the document's XML declaration, and is guessed when
     they are wrong. Raises ``FeedError`` if it is not a feed at all, or if it declares XML
     entities (see ``syndicator.sources.safety``). Items whose fingerprint is in ``known``
-    (``item_digests`` of a previous reading of the feed) are read as before and left out;
-    only the fast path fingerprints items, so after feedparser everything is read again.
+    (``item_digests`` of a previous reading of the feed) are read as before and left out.
     """
     fast = parse_fast(content, base_url=base_url, content_type=content_type, known=known)
     if fast is not None:
         return fast
-    return parse_with_feedparser(content, base_url=base_url, content_type=content_type)
+    return parse_with_feedparser(content, base_url=base_url, content_type=content_type, known=known)
 
 
 def parse_fast(
@@ -68,11 +69,23 @@ def parse_fast(
 
 
 def parse_with_feedparser(
-    content: bytes, *, base_url: str, content_type: str | None = None
+    content: bytes,
+    *,
+    base_url: str,
+    content_type: str | None = None,
+    known: Container[bytes] = frozenset(),
 ) -> ParsedFeed:
-    """``parse_feed`` without the fast path: what the fast path must match, feed for feed."""
+    """``parse_feed`` without the fast path: what the fast path must match, feed for feed.
+
+    Items in ``known`` are cut out of the document before feedparser reads it, where that
+    cannot change how it reads the rest (``known_items``): a malformed feed costs what its
+    new items cost, not what the whole document does.
+    """
     decoded, document = _checked(content, base_url, content_type)
-    return _read(decoded, document, base_url, content_type)
+    skimmed = leave_out_known(document, base_url=base_url, content_type=content_type,
+                              known=known)  # fmt: skip
+    feed = _read(decoded, skimmed.document, base_url, content_type, skimmed.left_out)
+    return replace(feed, unchanged=skimmed.left_out, item_digests=skimmed.digests)
 
 
 def _checked(content: bytes, base_url: str, content_type: str | None) -> tuple[Decoded, bytes]:
@@ -86,15 +99,18 @@ def _checked(content: bytes, base_url: str, content_type: str | None) -> tuple[D
     return decoded, document
 
 
-def _read(decoded: Decoded, document: bytes, base_url: str, content_type: str | None) -> ParsedFeed:
-    """feedparser's reading of the checked document, handed to it as UTF-8 that says so."""
+def _read(
+    decoded: Decoded, document: bytes, base_url: str, content_type: str | None, left_out: int
+) -> ParsedFeed:
+    """feedparser's reading of the checked document, handed to it as UTF-8 that says so
+    (``left_out``: items known from before were cut out of it)."""
     media_type = (content_type or "").split(";")[0].strip() or "application/xml"
     headers = {"content-location": base_url, "content-type": f"{media_type}; charset=utf-8"}
     # A stream, never bytes: feedparser would open bytes that look like a path or a URL.
     parsed = feedparser.parse(io.BytesIO(document), response_headers=headers)
     raw_entries: list[Any] = parsed.get("entries", [])
     bozo = parsed.get("bozo_exception") if parsed.get("bozo") else None
-    if not raw_entries and not parsed.get("feed", {}).get("title"):
+    if not raw_entries and not left_out and not parsed.get("feed", {}).get("title"):
         if bozo is not None:
             raise FeedError(base_url, f"not a feed: {bozo}")
         if not parsed.get("version"):
