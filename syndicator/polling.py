@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Container, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -46,7 +46,7 @@ from syndicator.store.articles import (
     source_row,
     source_state,
 )
-from syndicator.store.deliveries import Schedule, add_deliveries
+from syndicator.store.deliveries import NewDeliveries, Schedule, add_deliveries
 from syndicator.store.sources import claim_poll
 
 log = logging.getLogger(__name__)
@@ -57,6 +57,7 @@ class PollReport:
     source: str
     new_articles: int = 0
     queued: int = 0
+    held: int = 0  # new deliveries held for an editor (their channel has hold = true)
     skipped: int = 0
     updated: int = 0
     not_modified: bool = False
@@ -247,13 +248,15 @@ class Poller:
             self._read.keep(source.name, now, fetched.etag, fetched.feed.item_digests)
         if report.new_articles or report.updated:
             log.info(
-                "source %s%s: %d new %s, %d %s queued, %d skipped, %d updated",
+                "source %s%s: %d new %s, %d %s queued, %d held for an editor, %d skipped, "
+                "%d updated",
                 source.name,
                 " (pushed)" if pushed else "",
                 report.new_articles,
                 "article" if report.new_articles == 1 else "articles",
                 report.queued,
                 "delivery" if report.queued == 1 else "deliveries",
+                report.held,
                 report.skipped,
                 report.updated,
             )
@@ -290,12 +293,13 @@ class Poller:
             values |= self._succeeded(source, fetched.status, now)
             values |= {"etag": fetched.etag, "last_modified": fetched.last_modified}
         record_poll(connection, state.id, **values)
-        queued, skipped = self._route(connection, source, recorded.candidates, first_poll, now)
+        made = self._route(connection, source, recorded.candidates, first_poll, now)
         return PollReport(
             source.name,
             new_articles=len(recorded.candidates),
-            queued=queued,
-            skipped=skipped,
+            queued=made[DeliveryStatus.QUEUED],
+            held=made[DeliveryStatus.HELD],
+            skipped=made[DeliveryStatus.SKIPPED],
             updated=recorded.updated,
             feed=fetched.feed,
         )
@@ -307,8 +311,10 @@ class Poller:
         candidates: list[NewArticle],
         first_poll: bool,
         now: datetime,
-    ) -> tuple[int, int]:
-        """Queue what may be posted; record the rest as skipped, each with its reason."""
+    ) -> Counter[DeliveryStatus]:
+        """Queue what may be posted (held for an editor, on a channel with ``hold = true``);
+        record the rest as skipped, each with its reason. The new deliveries, by state.
+        """
         entry_filter = EntryFilter.of(source)
         backfill = set()
         if first_poll:
@@ -319,21 +325,17 @@ class Poller:
             if reason is None and first_poll and id(item) not in backfill:
                 reason = f"already in the feed at the first poll (backfill = {source.backfill})"
             reasons[reason].append(item)
-        queued = skipped = 0
+        made: Counter[DeliveryStatus] = Counter()
         for reason, items in reasons.items():
             status = DeliveryStatus.QUEUED if reason is None else DeliveryStatus.SKIPPED
             # Oldest first, so ids (the dispatch order) follow publication order.
             ids = [item.id for item in reversed(newest_first(items))]
             schedule = self._schedule(items, source.channels, now) if reason is None else None
-            made = add_deliveries(
-                connection, ids, source.channels, status=status, now=now, actor=self.actor,
-                detail=reason, schedule=schedule, held=self.held,
-            )  # fmt: skip
-            if reason is None:
-                queued += made
-            else:
-                skipped += made
-        return queued, skipped
+            new = NewDeliveries(
+                status, now, self.actor, detail=reason, schedule=schedule, held=self.held
+            )
+            made += add_deliveries(connection, ids, source.channels, new)
+        return made
 
     def _schedule(
         self, items: list[NewArticle], channels: list[str], now: datetime

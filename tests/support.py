@@ -230,10 +230,16 @@ def write_config(
     more_sources: str = "",
     pacing: str = 'min_spacing = "0s"',
     channel_options: dict[str, str] | None = None,
+    database_url: str | None = None,
+    daemon_options: str = "",
+    polling_options: str = "",
 ) -> Path:
     """A configuration for the three emulated channels. ``pacing`` goes into every channel
-    (by default no spacing, so that tests run fast), ``channel_options`` into the named one.
+    (by default no spacing, so that tests run fast), ``channel_options`` into the named one;
+    ``daemon_options`` and ``polling_options`` into those sections. The database is SQLite
+    in ``directory`` unless ``database_url`` names another.
     """
+    database = f'[database]\nurl = "{database_url}"\n' if database_url else ""
     options = {}
     for name in NETWORKS:
         own = (channel_options or {}).get(name, "")
@@ -244,8 +250,13 @@ def write_config(
 data_dir = "{directory / "data"}"
 templates_dir = "{ROOT / "templates"}"
 {extra}
+{database}
 [daemon]
 dispatch_every = "1s"
+{daemon_options}
+
+[polling]
+{polling_options}
 
 [[sources]]
 name = "eurasia-news"

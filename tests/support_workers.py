@@ -20,8 +20,7 @@ import httpx
 import sqlalchemy
 from sqlalchemy.engine import make_url
 
-from syndicator.sandbox import DEMO_CREDENTIALS
-from tests.support import NETWORKS, ROOT, Sandbox
+from tests.support import NETWORKS, Sandbox, write_config
 
 # What the emulators see of one post: the article's slug anywhere in what they received.
 _SLUG = re.compile(r"/news/(\d{4}-story)")
@@ -47,54 +46,19 @@ def paced_config(
     """A configuration for one feed posted to the three emulators, one channel per network.
 
     Each channel is paced by ``min_spacing``; the first poll happens at once, the next ones
-    ``every`` later (by default a minute: what gets sent is the backfill).
+    ``every`` later (by default a minute: what gets sent is the backfill), without jitter.
     """
-    database = f'[database]\nurl = "{database_url}"\n' if database_url else ""
-    pacing = f'min_spacing = "{min_spacing}"\ntimeout = "{timeout}"'
-    path = directory / "syndicator.toml"
-    path.write_text(
-        f"""
-data_dir = "{directory / "data"}"
-templates_dir = "{ROOT / "templates"}"
-{database}
-[daemon]
-dispatch_every = "1s"
-{daemon_extra}
-
-[polling]
-jitter = "0s"
-
-[[sources]]
-name = "eurasia-news"
-feed = "{feed}"
-every = "{every}"
-attribution = "EurasiaNews"
-channels = ["telegram", "x", "facebook"]
-backfill = {backfill}
-
-[[channels]]
-name = "telegram"
-type = "telegram"
-chat_id = "@eurasianews"
-api_base_url = "{sandbox}/telegram"
-{pacing}
-
-[[channels]]
-name = "x"
-type = "twitter"
-api_base_url = "{sandbox}/x"
-{pacing}
-
-[[channels]]
-name = "facebook"
-type = "facebook"
-page_id = "{DEMO_CREDENTIALS.facebook_page_id}"
-api_base_url = "{sandbox}/facebook"
-{pacing}
-""",
-        encoding="utf-8",
+    return write_config(
+        directory,
+        feed=feed,
+        sandbox=sandbox,
+        backfill=backfill,
+        every=every,
+        pacing=f'min_spacing = "{min_spacing}"\ntimeout = "{timeout}"',
+        database_url=database_url,
+        daemon_options=daemon_extra,
+        polling_options='jitter = "0s"',
     )
-    return path
 
 
 def slow_down(sandbox: Sandbox, seconds: float, calls: int = 5000) -> None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import Callable, Iterator
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -51,11 +52,15 @@ def source(feed: str, name: str = "agency", **options: object) -> SourceConfig:
 
 
 def poll(
-    database: Database, clock: Clock, *sources: SourceConfig, config: PollingConfig | None = None
+    database: Database,
+    clock: Clock,
+    *sources: SourceConfig,
+    config: PollingConfig | None = None,
+    held: Iterable[str] = (),
 ) -> list[PollReport]:
     async def go() -> list[PollReport]:
         async with http_client() as client:
-            poller = Poller(database, client, actor="test", clock=clock, config=config)
+            poller = Poller(database, client, actor="test", clock=clock, config=config, held=held)
             return list(await asyncio.gather(*(poller.poll(s) for s in sources)))
 
     return asyncio.run(go())
@@ -172,6 +177,29 @@ def test_filtered_entries_are_recorded_as_skipped_with_the_reason(
     status, reason = reasons["Old story resurfaces"]
     assert status == "skipped" and reason is not None
     assert reason.startswith("filtered: published 3.0 days ago, older than max_age")
+
+
+def test_the_poll_report_tells_posts_held_for_an_editor_from_those_queued(
+    sqlite_database: Database, site: NewsSite, caplog: pytest.LogCaptureFixture
+) -> None:
+    site.add("Parliament passes the budget")
+    site.add("Tram line approved")
+    site.add("Sponsored: the best phone deals")
+    feed = source(site.feed_url, channels=["telegram", "x"], exclude=["/^sponsored:/"])
+    with caplog.at_level("INFO", logger="syndicator.polling"):
+        (report,) = poll(sqlite_database, Clock(), feed, held=["x"])
+    assert (report.new_articles, report.queued, report.held, report.skipped) == (3, 2, 2, 2)
+    assert (
+        "source agency: 3 new articles, 2 deliveries queued, 2 held for an editor, 2 skipped,"
+        " 0 updated" in caplog.messages
+    )
+    with sqlite_database.session() as session:
+        made = Counter(
+            (channel, status)
+            for channel, status in session.execute(select(DeliveryRow.channel, DeliveryRow.status))
+        )
+    assert made == {("telegram", "queued"): 2, ("x", "held"): 2,
+                    ("telegram", "skipped"): 1, ("x", "skipped"): 1}  # fmt: skip
 
 
 def test_the_same_story_in_two_feeds_is_queued_once_per_channel(

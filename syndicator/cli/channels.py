@@ -1,7 +1,8 @@
 """``syndicator channels``: each channel's pace, pauses and queue, as the workers share them.
 
 What an operator checks when posts are late: is the channel paused (rate limit, refused
-credentials), slowed down after 429s, at a cap, or holding deliveries nobody can settle?
+credentials), slowed down after 429s, at a cap, keeping posts held for an editor, or holding
+deliveries nobody can settle?
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ def _as_json(config: ChannelConfig, state: ChannelState) -> dict[str, Any]:
         "sent_this_month": state.sent_this_month,
         "max_per_month": pace.max_per_month,
         "queued": state.queued,
+        "held": state.held,
         "waiting": state.waiting,
         "sending": state.sending,
         "uncertain": state.uncertain,
@@ -55,7 +57,7 @@ def _of(count: int, cap: int | None) -> str:
 @app.command("channels")
 def show_channels(config: ConfigOption = None, as_json: JsonOption = False) -> None:
     """Each channel: paused until when and why, auth flag, slow-down, sends against the caps,
-    and its deliveries queued, waiting and uncertain."""
+    and its deliveries queued, held for an editor, waiting and uncertain."""
     settings, database = open_store(config)
     now = datetime.now(UTC)
     with database.session() as session:
@@ -67,7 +69,7 @@ def show_channels(config: ConfigOption = None, as_json: JsonOption = False) -> N
         return
     table = Table(title=f"Channels ({len(states)})", title_justify="left")
     columns = ("channel", "type", "state", "slow-down", "last sent (UTC)", "hour", "day",
-               "month", "queued", "waiting", "uncertain")  # fmt: skip
+               "month", "queued", "held", "waiting", "uncertain")  # fmt: skip
     for column in columns:
         table.add_column(column, overflow="fold")
     for state in states:
@@ -90,6 +92,7 @@ def show_channels(config: ConfigOption = None, as_json: JsonOption = False) -> N
             _of(state.sent_last_day, pace.max_per_day),
             _of(state.sent_this_month, pace.max_per_month),
             str(state.queued),
+            str(state.held),
             str(state.waiting),
             f"[bold yellow]{state.uncertain}[/]" if state.uncertain else "0",
         )

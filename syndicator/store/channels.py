@@ -375,6 +375,7 @@ class ChannelState:
     waiting: int
     uncertain: int
     sending: int
+    held: int  # waiting for an editor: no worker sends them until one is released
 
 
 def channel_states(session: Session, names: Iterable[str], *, now: datetime) -> list[ChannelState]:
@@ -391,7 +392,8 @@ def channel_states(session: Session, names: Iterable[str], *, now: datetime) -> 
         .where(
             DeliveryRow.status.in_(
                 [s.value for s in (DeliveryStatus.QUEUED, DeliveryStatus.WAITING,
-                                   DeliveryStatus.UNCERTAIN, DeliveryStatus.SENDING)]
+                                   DeliveryStatus.UNCERTAIN, DeliveryStatus.SENDING,
+                                   DeliveryStatus.HELD)]
             )
         )
         .group_by(DeliveryRow.channel, DeliveryRow.status)
@@ -419,6 +421,7 @@ def channel_states(session: Session, names: Iterable[str], *, now: datetime) -> 
                 waiting=counts.get((name, "waiting"), 0),
                 uncertain=counts.get((name, "uncertain"), 0),
                 sending=counts.get((name, "sending"), 0),
+                held=counts.get((name, "held"), 0),
             )
         )
     return states

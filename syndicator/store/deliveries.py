@@ -7,6 +7,7 @@ workers that try to send the same delivery, one wins.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Container, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -68,23 +69,28 @@ class Change:
     error_code: str | None = None  # the network's own error code, as text
 
 
+@dataclass(frozen=True, slots=True)
+class NewDeliveries:
+    """What the deliveries about to be made are, for ``create_deliveries`` and
+    ``add_deliveries`` alike: one description, so that the two cannot drift apart.
+    """
+
+    status: DeliveryStatus
+    now: datetime
+    actor: str  # who makes them, in the posting log
+    detail: str | None = None  # the log row's detail; a skipped one also shows it as its error
+    schedule: Schedule | None = None  # when each may go out; None: at once
+    held: Container[str] = ()  # channels with ``hold = true``: held for an editor, not queued
+
+
 def create_deliveries(
-    session: Session,
-    article_ids: Iterable[int],
-    channels: Sequence[str],
-    *,
-    status: DeliveryStatus,
-    now: datetime,
-    actor: str,
-    detail: str | None = None,
-    schedule: Schedule | None = None,
-    held: Container[str] = (),
+    session: Session, article_ids: Iterable[int], channels: Sequence[str], new: NewDeliveries
 ) -> list[DeliveryRow]:
     """One delivery per article and channel (those that exist already are left alone).
 
     The new deliveries come back as ORM objects of the session, in article and channel order.
     """
-    made = _insert(session, article_ids, channels, status, now, actor, detail, schedule, held)
+    made = _insert(session, article_ids, channels, new)
     rows = []
     for delivery_id, values in made:
         row = DeliveryRow(id=delivery_id, **values, **_UNSET)
@@ -95,39 +101,26 @@ def create_deliveries(
 
 
 def add_deliveries(
-    db: Db,
-    article_ids: Iterable[int],
-    channels: Sequence[str],
-    *,
-    status: DeliveryStatus,
-    now: datetime,
-    actor: str,
-    detail: str | None = None,
-    schedule: Schedule | None = None,
-    held: Container[str] = (),
-) -> int:
-    """``create_deliveries`` for the poller, which only counts them: no ORM objects."""
-    return len(_insert(db, article_ids, channels, status, now, actor, detail, schedule, held))
+    db: Db, article_ids: Iterable[int], channels: Sequence[str], new: NewDeliveries
+) -> Counter[DeliveryStatus]:
+    """``create_deliveries`` for the poller, which only counts them (by the state each was
+    made in: a queued one may be held for an editor): no ORM objects.
+    """
+    made = _insert(db, article_ids, channels, new)
+    return Counter(DeliveryStatus(values["status"]) for _, values in made)
 
 
 def _insert(
-    db: Db,
-    article_ids: Iterable[int],
-    channels: Sequence[str],
-    status: DeliveryStatus,
-    now: datetime,
-    actor: str,
-    detail: str | None,
-    schedule: Schedule | None = None,
-    held: Container[str] = (),
+    db: Db, article_ids: Iterable[int], channels: Sequence[str], new: NewDeliveries
 ) -> list[tuple[int, dict[str, Any]]]:
     """One INSERT that skips the (article, channel) pairs that have a delivery and says which
     it made, then their posting-log rows: (id, columns) of each new delivery, in order.
     A queued delivery on a ``held`` channel (``hold = true``) is ``held`` for an editor instead.
     """
+    status, now, detail, schedule = new.status, new.now, new.detail, new.schedule
     error = detail if status is DeliveryStatus.SKIPPED else None  # shown beside the state
     on_hold = DeliveryStatus.HELD if status is DeliveryStatus.QUEUED else status
-    states = {c: (on_hold if c in held else status).value for c in channels}
+    states = {c: (on_hold if c in new.held else status).value for c in channels}
     wanted = [
         {"article_id": article_id, "channel": channel, "status": states[channel], "attempts": 0,
          "error": error, "created_at": now, "updated_at": now,
@@ -145,7 +138,7 @@ def _insert(
         db.execute(
             insert(_EVENTS),
             [{"delivery_id": delivery_id, "created_at": now, "status": v["status"],
-              "actor": actor, "attempt": 0,
+              "actor": new.actor, "attempt": 0,
               "detail": HELD_NOTE if v["status"] != status.value else detail}
              for delivery_id, v in made],
         )  # fmt: skip

@@ -24,7 +24,7 @@ from syndicator.records import DeliveryStatus, FeedEntry
 from syndicator.sandbox import DEMO_CREDENTIALS
 from syndicator.store import Database
 from syndicator.store.articles import record_entries, source_row
-from syndicator.store.deliveries import Schedule, create_deliveries
+from syndicator.store.deliveries import NewDeliveries, Schedule, create_deliveries
 from syndicator.store.schema import ChannelRow, DeliveryEventRow, DeliveryRow
 from tests.support import NETWORKS, Sandbox
 
@@ -89,10 +89,8 @@ class Rig:
             source = source_row(session, "eurasia-news", f"{SITE}/feed.xml", now=now)
             recorded = record_entries(session, source, entries, now=now)
             ids = [c.id for c in recorded.candidates]
-            rows = create_deliveries(
-                session, ids, channels, status=DeliveryStatus.QUEUED, now=now, actor="test",
-                schedule=schedule,
-            )  # fmt: skip
+            new = NewDeliveries(DeliveryStatus.QUEUED, now, "test", schedule=schedule)
+            rows = create_deliveries(session, ids, channels, new)
             made = [row.id for row in rows]
             session.commit()
         return made

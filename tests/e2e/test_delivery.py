@@ -95,6 +95,30 @@ def test_a_delay_after_publication_holds_the_channels_posts(
     assert channels(config)["x"]["queued"] == 1
 
 
+def test_syndicator_channels_counts_the_posts_held_for_an_editor(
+    tmp_path: Path, site: NewsSite, sandbox: Sandbox
+) -> None:
+    site.add("Ferry timetable changes")
+    site.add("Library opens on Sundays")
+    config = write_config(
+        tmp_path, feed=site.feed_url, sandbox=sandbox.url, channel_options={"x": "hold = true"}
+    )
+    result = syndicator("run", "--once", "--config", str(config), env=sandbox_env())
+    assert result.returncode == 0, result.stderr
+    shown = channels(config)
+    assert (shown["x"]["held"], shown["x"]["queued"]) == (2, 0)
+    assert (shown["telegram"]["held"], shown["facebook"]["held"]) == (0, 0)
+    table = syndicator("channels", "--config", str(config), env={"COLUMNS": "200"})
+    assert table.returncode == 0, table.stderr
+    header, *rows = (
+        [cell.strip() for cell in line.strip("┃│").split(line[0])]
+        for line in table.stdout.splitlines()
+        if line[:1] in ("┃", "│")
+    )
+    x_row = dict(zip(header, next(row for row in rows if row[0] == "x"), strict=True))
+    assert (x_row["queued"], x_row["held"]) == ("0", "2")
+
+
 def test_the_daemon_pauses_only_the_rate_limited_channel_and_resumes_it_by_itself(
     tmp_path: Path, site: NewsSite, sandbox: Sandbox
 ) -> None:

@@ -22,7 +22,7 @@ from syndicator.store.channels import (
     learn_sent,
 )
 from syndicator.store.database import MIGRATIONS
-from syndicator.store.deliveries import Change, create_deliveries, record_sent
+from syndicator.store.deliveries import Change, NewDeliveries, create_deliveries, record_sent
 from syndicator.store.schema import ChannelRow, DeliveryEventRow, DeliveryRow
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -38,7 +38,7 @@ def queue(database: Database, count: int, channel: str = "x") -> list[int]:
         ]
         ids = [c.id for c in record_entries(session, source, entries, now=NOW).candidates]
         rows = create_deliveries(
-            session, ids, [channel], status=DeliveryStatus.QUEUED, now=NOW, actor="t"
+            session, ids, [channel], NewDeliveries(DeliveryStatus.QUEUED, NOW, "t")
         )
         ensure_channels(session, [channel], now=NOW)
         session.commit()

@@ -5,6 +5,7 @@ worker's claim made at the same moment."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Container
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -18,6 +19,8 @@ from syndicator.store.channels import Claimed, Idle, claim_next, count_sent, ens
 from syndicator.store.deliveries import (
     HELD_NOTE,
     Change,
+    NewDeliveries,
+    Schedule,
     add_deliveries,
     claim,
     create_deliveries,
@@ -47,7 +50,12 @@ PACE = Pace(min_spacing=timedelta(0))
 
 
 def deliveries(
-    database: Database, count: int = 1, channels: tuple[str, ...] = ("tg",), **args: object
+    database: Database,
+    count: int = 1,
+    channels: tuple[str, ...] = ("tg",),
+    *,
+    schedule: Schedule | None = None,
+    held: Container[str] = (),
 ) -> list[int]:
     """``count`` new articles queued on ``channels``; their delivery ids."""
     with database.session() as session:
@@ -59,10 +67,8 @@ def deliveries(
             for n in range(count)
         ]  # fmt: skip
         ids = [c.id for c in record_entries(session, source, entries, now=NOW).candidates]
-        rows = create_deliveries(
-            session, ids, channels, status=DeliveryStatus.QUEUED, now=NOW, actor="poller:1",
-            **args,  # type: ignore[arg-type]
-        )  # fmt: skip
+        new = NewDeliveries(DeliveryStatus.QUEUED, NOW, "poller:1", schedule=schedule, held=held)
+        rows = create_deliveries(session, ids, channels, new)
         ensure_channels(session, channels, now=NOW)
         session.commit()
         return [row.id for row in rows]
@@ -253,10 +259,8 @@ def test_new_deliveries_on_a_channel_that_holds_wait_for_an_editor(database: Dat
         source = source_row(session, "site", "https://news.example.com/feed", now=NOW)
         entry = FeedEntry(guid="p", url="https://news.example.com/p", title="Polled")
         (article,) = record_entries(session, source, [entry], now=NOW).candidates
-        made = add_deliveries(
-            session.connection(), [article.id], ["tg", "x"], status=DeliveryStatus.QUEUED,
-            now=NOW, actor="poller:1", held={"tg"},
-        )  # fmt: skip
+        new = NewDeliveries(DeliveryStatus.QUEUED, NOW, "poller:1", held={"tg"})
+        made = add_deliveries(session.connection(), [article.id], ["tg", "x"], new)
         session.commit()
         statuses = dict(
             session.execute(
@@ -265,7 +269,8 @@ def test_new_deliveries_on_a_channel_that_holds_wait_for_an_editor(database: Dat
                 )
             ).all()
         )
-    assert made == 2 and statuses == {"tg": "held", "x": "queued"}
+    assert made == {DeliveryStatus.HELD: 1, DeliveryStatus.QUEUED: 1}
+    assert statuses == {"tg": "held", "x": "queued"}
     assert isinstance(claim_for(database, "tg"), Idle)
 
 

@@ -16,6 +16,7 @@ from syndicator.store import Database
 from syndicator.store.articles import newest_first, record_entries, source_row
 from syndicator.store.deliveries import (
     Change,
+    NewDeliveries,
     add_deliveries,
     claim,
     create_deliveries,
@@ -26,6 +27,7 @@ from syndicator.store.deliveries import (
 from syndicator.store.schema import ArticleRow, Base, DeliveryEventRow, DeliveryRow
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+QUEUED = NewDeliveries(DeliveryStatus.QUEUED, NOW, "t")
 
 
 def entry(n: int, **changes: object) -> FeedEntry:
@@ -43,9 +45,7 @@ def queued_delivery(session: Session, channel: str = "tg") -> DeliveryRow:
     """A source, one article and its delivery to ``channel``, queued."""
     source = source_row(session, "site", "https://news.example.com/feed", now=NOW)
     (article,) = record_entries(session, source, [entry(1)], now=NOW).candidates
-    (delivery,) = create_deliveries(
-        session, [article.id], [channel], status=DeliveryStatus.QUEUED, now=NOW, actor="t"
-    )
+    (delivery,) = create_deliveries(session, [article.id], [channel], QUEUED)
     return delivery
 
 
@@ -116,9 +116,7 @@ def test_the_database_refuses_a_second_delivery_for_an_article_and_channel(
     with database.session() as session:
         source = source_row(session, "site", "https://news.example.com/feed", now=NOW)
         (article,) = record_entries(session, source, [entry(1)], now=NOW).candidates
-        create_deliveries(
-            session, [article.id], ["tg"], status=DeliveryStatus.QUEUED, now=NOW, actor="t"
-        )
+        create_deliveries(session, [article.id], ["tg"], QUEUED)
         session.commit()
         session.add(
             DeliveryRow(
@@ -138,9 +136,8 @@ def test_creating_deliveries_again_adds_nothing(database: Database) -> None:
     with database.session() as session:
         source = source_row(session, "site", "https://news.example.com/feed", now=NOW)
         (article,) = record_entries(session, source, [entry(1)], now=NOW).candidates
-        args = {"status": DeliveryStatus.QUEUED, "now": NOW, "actor": "t"}
-        made = create_deliveries(session, [article.id], ["tg", "x"], **args)  # type: ignore[arg-type]
-        again = create_deliveries(session, [article.id], ["tg", "x", "fb"], **args)  # type: ignore[arg-type]
+        made = create_deliveries(session, [article.id], ["tg", "x"], QUEUED)
+        again = create_deliveries(session, [article.id], ["tg", "x", "fb"], QUEUED)
         session.commit()
     assert [d.channel for d in made] == ["tg", "x"]
     assert [d.channel for d in again] == ["fb"]
@@ -206,9 +203,7 @@ def test_the_log_filters_by_channel_and_status_newest_first(database: Database) 
         source = source_row(session, "site", "https://news.example.com/feed", now=NOW)
         articles = record_entries(session, source, [entry(1), entry(2)], now=NOW).candidates
         ids = [a.id for a in articles]
-        rows = create_deliveries(
-            session, ids, ["tg", "x"], status=DeliveryStatus.QUEUED, now=NOW, actor="t"
-        )
+        rows = create_deliveries(session, ids, ["tg", "x"], QUEUED)
         for n, row in enumerate(rows):
             row.updated_at = NOW + timedelta(seconds=n)
         transition(
@@ -259,18 +254,18 @@ def test_secrets_in_an_error_never_reach_the_database(database: Database) -> Non
 
 
 def test_deliveries_made_again_are_neither_doubled_nor_logged_twice(database: Database) -> None:
-    args = {"status": DeliveryStatus.SKIPPED, "now": NOW, "actor": "poller", "detail": "why"}
+    skipped = NewDeliveries(DeliveryStatus.SKIPPED, NOW, "poller", detail="why")
     with database.session() as session:
         source = source_row(session, "site", "https://news.example.com/feed", now=NOW)
         ids = [
             a.id for a in record_entries(session, source, [entry(1), entry(2)], now=NOW).candidates
         ]
-        made = add_deliveries(session, ids, ["tg", "x"], **args)  # type: ignore[arg-type]
-        again = add_deliveries(session, [*ids, ids[0]], ["tg", "x", "fb"], **args)  # type: ignore[arg-type]
+        made = add_deliveries(session, ids, ["tg", "x"], skipped)
+        again = add_deliveries(session, [*ids, ids[0]], ["tg", "x", "fb"], skipped)
         session.commit()
         rows = session.scalars(select(DeliveryRow).order_by(DeliveryRow.id)).all()
         logged = session.scalars(select(DeliveryEventRow.detail)).all()
-    assert (made, again) == (4, 2)
+    assert (made, again) == ({DeliveryStatus.SKIPPED: 4}, {DeliveryStatus.SKIPPED: 2})
     assert [(r.channel, r.status, r.error) for r in rows[:2]] == [
         ("tg", "skipped", "why"),
         ("x", "skipped", "why"),
@@ -289,9 +284,7 @@ def test_new_deliveries_come_back_ready_to_use_without_another_query(database: D
         (article,) = record_entries(session, source, [entry(1)], now=NOW).candidates
         event.listen(database.engine, "before_cursor_execute", seen)
         try:
-            (row,) = create_deliveries(
-                session, [article.id], ["tg"], status=DeliveryStatus.QUEUED, now=NOW, actor="t"
-            )
+            (row,) = create_deliveries(session, [article.id], ["tg"], QUEUED)
             statements.clear()
             shown = (row.id, row.status, row.attempts, row.next_attempt_at, row.remote_id, row.text)
         finally:
