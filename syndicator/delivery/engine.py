@@ -122,11 +122,14 @@ class Dispatcher:
         self.policy = policy
         self.sleep = sleep
         self._paces = {c.name: c.pace() for c in settings.channels}
+        # By name, once: a newsroom's config may hold thousands of sources.
+        self._sources = {s.name: s for s in settings.sources}
+        self._configs = {c.name: c for c in settings.channels}
         self._ready = False
 
     def lease(self, channel: str) -> timedelta:
         """How long a claim holds: the configured lease, but always past the HTTP timeouts."""
-        timeout = self.settings.channel(channel).timeout
+        timeout = self._configs[channel].timeout
         return max(self.settings.daemon.lease, timeout * 3)
 
     def _ensure(self) -> None:
@@ -204,8 +207,8 @@ class Dispatcher:
         """Render, publish and record one claimed delivery."""
         delivery_id, channel_name, article = job.delivery_id, job.channel, job.article
         channel = self.channels[channel_name]
-        config = self.settings.channel(channel_name)
-        source = next((s for s in self.settings.sources if s.name == article.source), None)
+        config = self._configs[channel_name]
+        source = self._sources.get(article.source)
         if source is None:
             reason = f"source {article.source!r} is not configured any more"
             return await asyncio.to_thread(
@@ -284,6 +287,7 @@ class Dispatcher:
         change = Change(
             remote_id=receipt.remote_id,
             remote_url=receipt.remote_url,
+            http_status=receipt.http_status,
             latency_ms=latency,
             text=post.text,
             detail="; ".join([f"published as {receipt.remote_id}", *notes]),
