@@ -74,6 +74,7 @@ class Receipt:
     remote_id: str
     remote_url: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
+    http_status: int | None = None  # of the answer that published it, for the posting log
 
 
 class DeliveryStatus(enum.StrEnum):

@@ -113,6 +113,11 @@ class BlockingChannel(Channel):
         response: requests.Response | None = getattr(self._answers, "response", None)
         return response
 
+    def receipt(self, remote_id: str, remote_url: str) -> Receipt:
+        """A receipt for what this thread's last call published, with its answer's status."""
+        answer = self.last_answer()
+        return Receipt(remote_id, remote_url, http_status=answer.status_code if answer else None)
+
     async def _call(self, function: Callable[[], T]) -> T:
         return await asyncio.to_thread(self._run, function)
 

@@ -78,7 +78,7 @@ class FacebookChannel(BlockingChannel):
                     self.page_id, "feed", message=post.text, link=post.link
                 )
                 post_id = str(result["id"])
-            return Receipt(remote_id=post_id, remote_url=f"https://www.facebook.com/{post_id}")
+            return self.receipt(post_id, f"https://www.facebook.com/{post_id}")
 
         return await self._call(send)
 

@@ -51,14 +51,17 @@ def message_url(message: Message) -> str | None:
 
 # What the Bot API answered to this task's last refused call: (HTTP status, its error_code).
 _REFUSAL: ContextVar[tuple[int, str | None] | None] = ContextVar("telegram_refusal", default=None)
+# The HTTP status of this task's last answer, refused or not.
+_STATUS: ContextVar[int | None] = ContextVar("telegram_status", default=None)
 
 
 class AnswerKeepingRequest(HTTPXRequest):
-    """PTB's HTTPX transport, keeping what PTB's errors drop from a refusal: the HTTP status
-    and the ``error_code`` of Telegram's JSON answer, for the posting log."""
+    """PTB's HTTPX transport, keeping what PTB drops, for the posting log: the HTTP status of
+    every answer, and the ``error_code`` of Telegram's JSON answer to a refusal."""
 
     async def do_request(self, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
         status, payload = await super().do_request(*args, **kwargs)
+        _STATUS.set(status)
         if not 200 <= status <= 299:
             _REFUSAL.set((status, _error_code(payload)))
         return status, payload
@@ -141,6 +144,7 @@ class TelegramChannel(Channel):
 
     async def publish(self, post: Post) -> Receipt:
         _REFUSAL.set(None)
+        _STATUS.set(None)
         try:
             bot = await self._ready()
             if post.photo is not None:
@@ -159,7 +163,7 @@ class TelegramChannel(Channel):
                 )
         except TelegramError as exc:
             raise refused(exc) from exc
-        return Receipt(remote_id=str(message.message_id), remote_url=message_url(message))
+        return Receipt(str(message.message_id), message_url(message), http_status=_STATUS.get())
 
     async def check(self) -> str:
         _REFUSAL.set(None)

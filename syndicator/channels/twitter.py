@@ -62,7 +62,7 @@ class TwitterChannel(BlockingChannel):
         def send() -> Receipt:
             response = self._client.create_tweet(text=post.text, user_auth=True)
             tweet_id = str(response.data["id"])
-            return Receipt(remote_id=tweet_id, remote_url=f"https://x.com/i/web/status/{tweet_id}")
+            return self.receipt(tweet_id, f"https://x.com/i/web/status/{tweet_id}")
 
         return await self._call(send)
 

@@ -274,6 +274,7 @@ _LOG_SENT = insert(_EVENTS).values(
     attempt=bindparam("attempt"),
     detail=bindparam("detail"),
     remote_id=bindparam("remote_id"),
+    http_status=bindparam("http_status"),
     latency_ms=bindparam("latency_ms"),
 )
 
@@ -285,7 +286,7 @@ def record_sent(db: Db, delivery_id: int, *, now: datetime, actor: str, change: 
     values = {"delivery_id": delivery_id, "now": now, "actor": actor, "text": change.text,
               "remote_id": change.remote_id, "remote_url": change.remote_url,
               "detail": redact(change.detail) if change.detail else None,
-              "latency_ms": change.latency_ms}  # fmt: skip
+              "http_status": change.http_status, "latency_ms": change.latency_ms}  # fmt: skip
     attempt = db.execute(_SENT, values).scalar_one()
     db.execute(_LOG_SENT, values | {"attempt": attempt})
 

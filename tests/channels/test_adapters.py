@@ -354,3 +354,19 @@ def test_the_posting_log_keeps_each_networks_answer(
         failed = rig.events(delivery_id)[-1]
         assert failed.status == ("failed" if fault == "bad_request" else "waiting")
         assert (failed.http_status, failed.error_code) == ANSWERS[network][fault], network
+
+
+def test_the_posting_log_keeps_the_status_of_the_answer_that_published(
+    sqlite_database: Database, sandbox: Sandbox
+) -> None:
+    """A sent row has the network's answer too: the post's id, its latency and its status."""
+    for network in NETWORKS:
+        sandbox.reset(network)
+    rig = Rig(sqlite_database, sandbox, Clock(), make_settings(sandbox.url))
+    ids = rig.queue(1)
+    rig.run()
+    for delivery_id, network in zip(ids, NETWORKS, strict=True):
+        sent = rig.events(delivery_id)[-1]
+        assert sent.status == "sent", network
+        assert sent.remote_id and sent.latency_ms is not None, network
+        assert sent.http_status == (201 if network == "x" else 200), network  # X: Created
