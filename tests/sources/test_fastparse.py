@@ -9,7 +9,6 @@ the well-formed ones must take the fast path, so that the equality is not vacuou
 from __future__ import annotations
 
 import codecs
-import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ from syndicator.sources.fastparse_fields import Text, finish
 from syndicator.sources.fastparse_html import sanitizer_keeps, visible_text
 from syndicator.sources.parse import ParsedFeed
 from syndicator.sources.text import html_to_text
+from tests.sources.support import first_item_retitled
 
 CORPUS = Path(__file__).parent / "corpus"
 FEEDS = sorted(CORPUS.glob("*.xml"))
@@ -345,21 +345,12 @@ def test_sanitizer_leaves_simple_html_reading_the_same(html: str, base: str) -> 
 # -- items read before ----------------------------------------------------------------------
 
 
-def _first_item_retitled(content: bytes) -> bytes:
-    """``content`` with "Updated: " before the title of its first item or entry."""
-    first = re.search(rb"<(?:item|entry)[\s>]", content)
-    assert first is not None
-    title = content.index(b"<title", first.start())
-    end = content.index(b">", title) + 1
-    return content[:end] + b"Updated: " + content[end:]
-
-
 @pytest.mark.parametrize(
     "name", ["rss_news_100k.xml", "atom_news.xml", "rdf_rss1.xml", "rss_cdata_everywhere.xml"]
 )
 def test_an_item_changed_since_the_last_reading_is_the_only_one_read_again(name: str) -> None:
     before = parse.parse_feed((CORPUS / name).read_bytes(), base_url=BASE_URL)
-    changed = _first_item_retitled((CORPUS / name).read_bytes())
+    changed = first_item_retitled((CORPUS / name).read_bytes())
     everything = parse.parse_feed(changed, base_url=BASE_URL)
     again = parse.parse_feed(changed, base_url=BASE_URL, known=before.item_digests)
     (entry,) = again.entries

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from syndicator.records import FeedEntry
 from syndicator.sources.parse import ParsedFeed, parse_with_feedparser
+from tests.sources.support import first_item_retitled
 
 CORPUS = Path(__file__).parent / "corpus"
 BASE_URL = "https://www.example-news.com/feeds/world/rss.xml"
@@ -41,21 +42,13 @@ def assert_reads_what_is_new(before: bytes, after: bytes) -> ParsedFeed:
     return again
 
 
-def _first_item_retitled(content: bytes) -> bytes:
-    first = re.search(rb"<(?:item|entry)[\s>]", content)
-    assert first is not None
-    title = content.index(b"<title", first.start())
-    end = content.index(b">", title) + 1
-    return content[:end] + b"Updated: " + content[end:]
-
-
 @pytest.mark.parametrize("path", sorted(CORPUS.glob("*.xml")), ids=lambda path: path.name)
 def test_corpus_feed_read_again_finds_what_feedparser_finds_new(path: Path) -> None:
     content = path.read_bytes()
     if b"<!DOCTYPE" in content or not re.search(rb"<(?:item|entry)[\s>]", content):
         pytest.skip("refused for safety, or no items")
     assert_reads_what_is_new(content, content)
-    assert_reads_what_is_new(content, _first_item_retitled(content))
+    assert_reads_what_is_new(content, first_item_retitled(content))
 
 
 def _rss(items: list[str], *, channel_title: str = "World") -> bytes:
