@@ -63,6 +63,7 @@ class NewsSite:
         self.delay = 0.0
         self.fail_with: tuple[int, dict[str, str]] | None = None
         self.hub: str | None = None  # a WebSub hub the feed advertises
+        self.channel_title = "Eurasia News"  # written as it is: "&" makes the feed malformed
         self._serving = 0
         self._lock = threading.Lock()
         self.images: dict[str, tuple[bytes, str]] = {}  # path -> (body, content type)
@@ -109,7 +110,8 @@ class NewsSite:
         return (
             '<?xml version="1.0" encoding="utf-8"?>'
             '<rss version="2.0" xmlns:atom="http://www.w3.org/2005/Atom"><channel>'
-            f"<title>Eurasia News</title><link>{self.host}/</link>{links}{items}</channel></rss>"
+            f"<title>{self.channel_title}</title><link>{self.host}/</link>{links}{items}"
+            "</channel></rss>"
         )
 
     async def _feed(self, request: Request) -> Response:

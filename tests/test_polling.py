@@ -241,9 +241,13 @@ def polls(
     return asyncio.run(go())
 
 
+@pytest.mark.parametrize("malformed", [False, True], ids=["well-formed", "malformed"])
 def test_of_a_changed_feed_only_the_changed_items_are_read_again(
-    sqlite_database: Database, site: NewsSite
+    sqlite_database: Database, site: NewsSite, malformed: bool
 ) -> None:
+    """A malformed feed (feedparser reads it) too: its known items are cut out of it."""
+    if malformed:
+        site.channel_title = "Eurasia News & Views"  # a bare ampersand
     for title in ("Tram line approved", "Bridge reopens", "Budget passed"):
         site.add(title)
     clock = Clock()
@@ -261,6 +265,8 @@ def test_of_a_changed_feed_only_the_changed_items_are_read_again(
     assert [e.title for e in added.feed.entries] == ["Harbour strike ends"]
     assert corrected.feed is not None and corrected.feed.unchanged == 3
     assert (corrected.new_articles, corrected.updated) == (0, 1)
+    recovered = [p for p in first.feed.problems if "not well-formed" in p]
+    assert bool(recovered) == malformed
 
 
 def test_after_another_worker_has_polled_a_feed_every_item_is_read_again(
