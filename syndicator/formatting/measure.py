@@ -126,16 +126,19 @@ def _decode_entity(markup: str, at: int) -> tuple[str, int] | None:
 
 
 def _decode_value(value: str) -> str:
+    """An attribute's value with its entities decoded (a link's ``&amp;`` between parameters)."""
     parts: list[str] = []
     i = 0
-    while i < len(value):
-        decoded = _decode_entity(value, i) if value[i] == "&" else None
+    while (amp := value.find("&", i)) >= 0:  # from one "&" to the next: links are long
+        parts.append(value[i:amp])
+        decoded = _decode_entity(value, amp)
         if decoded is None:
-            parts.append(value[i])
-            i += 1
+            parts.append("&")
+            i = amp + 1
         else:
             parts.append(decoded[0])
             i = decoded[1]
+    parts.append(value[i:])
     return "".join(parts)
 
 

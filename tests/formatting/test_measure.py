@@ -58,6 +58,8 @@ def test_telegram_counts_the_visible_text(markup: str, visible: str) -> None:
 def test_telegram_links_are_decoded_from_href() -> None:
     parsed = parse_telegram_html('<a href="https://e.com/?a=1&amp;b=&#34;2&#34;">x</a>')
     assert parsed.links == ('https://e.com/?a=1&b="2"',)
+    literal = parse_telegram_html('<a href="https://e.com/?q=R&D&amp;x=&bogus;&">x</a>')
+    assert literal.links == ("https://e.com/?q=R&D&x=&bogus;&",)  # what is no entity stays
 
 
 @pytest.mark.parametrize(
