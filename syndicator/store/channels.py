@@ -20,6 +20,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     case,
+    exists,
     func,
     insert,
     select,
@@ -190,19 +191,19 @@ def _due_now() -> ColumnElement[bool]:
 
 # A claim's statements, made once: a claim is on every delivery's path (docs/architecture.md).
 _READ_PACE = select(*_PACE).where(_C.name == bindparam("name"))
-_OLDEST_DUE = select(_D.id).where(_due_now()).order_by(_D.id).limit(1)
 _READ_PACE_LOCKED = _READ_PACE.with_for_update()  # PostgreSQL: workers take turns
-_OLDEST_DUE_SKIP_LOCKED = _OLDEST_DUE.with_for_update(skip_locked=True)
+_SENDING = _DELIVERIES.alias("sending")
 # A post of the channel on its way: claimed, its lease running, no answer recorded yet.
-_IN_FLIGHT = (
-    select(_D.id)
-    .where(
-        _D.channel == bindparam("name"),
-        _D.status == DeliveryStatus.SENDING.value,
-        _D.lease_until > bindparam("now"),
-    )
-    .limit(1)
+_IN_FLIGHT = exists().where(
+    _SENDING.c.channel == bindparam("name"),
+    _SENDING.c.status == DeliveryStatus.SENDING.value,
+    _SENDING.c.lease_until > bindparam("now"),
 )
+# The oldest due delivery, and whether another post of the channel is in flight: one read.
+_OLDEST_DUE = (
+    select(_D.id, _IN_FLIGHT.label("in_flight")).where(_due_now()).order_by(_D.id).limit(1)
+)
+_OLDEST_DUE_SKIP_LOCKED = _OLDEST_DUE.with_for_update(of=_DELIVERIES, skip_locked=True)
 IN_FLIGHT_RECHECK = timedelta(milliseconds=100)
 _TAKE_SLOT = {  # compare-and-set on the last slot: first slot ever, or the one read
     first: update(_CHANNELS)
@@ -261,13 +262,14 @@ def claim_next(
         if found.paused_until is not None and found.paused_until > now:
             return NotYet(found.paused_until, "paused", found.pause_reason)
         oldest = _OLDEST_DUE_SKIP_LOCKED if locking else _OLDEST_DUE
-        delivery_id = connection.execute(oldest, {"name": name, "now": now}).scalar()
-        if delivery_id is None:
+        due_now = connection.execute(oldest, {"name": name, "now": now}).first()
+        if due_now is None:
             return Idle(next_due(session, name, now))
+        delivery_id = due_now.id
         # One post per channel at a time, whichever worker sends it: the spacing runs from
         # the network's answer, and a slow first request (a client's set-up, a slow network)
         # must not let another worker's next post overtake it.
-        if connection.execute(_IN_FLIGHT, {"name": name, "now": now}).first() is not None:
+        if due_now.in_flight:
             return NotYet(now + IN_FLIGHT_RECHECK, "in flight")
         past = _history(session, name, found.last_sent_at, found.slowdown, pace, now)
         earliest = earliest_send(pace, past, now)
