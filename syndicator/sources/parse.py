@@ -155,7 +155,10 @@ def _entry(raw: Mapping[str, Any], base_url: str) -> FeedEntry | str:
         guid=raw.get("id"),
         title=_text(raw, "title"),
         summary=summary,
-        published=raw.get("published_parsed") or raw.get("updated_parsed"),
+        # "in": feedparser's get() would map a missing updated_parsed to published_parsed,
+        # with a DeprecationWarning, and that one is None here already.
+        published=raw.get("published_parsed")
+        or (raw["updated_parsed"] if "updated_parsed" in raw else None),  # noqa: SIM401
         terms=(tag.get("term") for tag in raw.get("tags") or []),
         media_content=raw.get("media_content") or [],
         media_thumbnail=raw.get("media_thumbnail") or [],
