@@ -8,7 +8,6 @@ entry must be one feedparser finds in it.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pytest
@@ -42,11 +41,13 @@ def assert_reads_what_is_new(before: bytes, after: bytes) -> ParsedFeed:
     return again
 
 
-@pytest.mark.parametrize("path", sorted(CORPUS.glob("*.xml")), ids=lambda path: path.name)
+# Every corpus feed but the one refused for safety (it declares entities).
+READABLE = [path for path in sorted(CORPUS.glob("*.xml")) if path.name != "doctype_entities.xml"]
+
+
+@pytest.mark.parametrize("path", READABLE, ids=lambda path: path.name)
 def test_corpus_feed_read_again_finds_what_feedparser_finds_new(path: Path) -> None:
     content = path.read_bytes()
-    if b"<!DOCTYPE" in content or not re.search(rb"<(?:item|entry)[\s>]", content):
-        pytest.skip("refused for safety, or no items")
     assert_reads_what_is_new(content, content)
     assert_reads_what_is_new(content, first_item_retitled(content))
 
