@@ -49,10 +49,8 @@ def message_url(message: Message) -> str | None:
     return None
 
 
-# What the Bot API answered to this task's last refused call: (HTTP status, its error_code).
-_REFUSAL: ContextVar[tuple[int, str | None] | None] = ContextVar("telegram_refusal", default=None)
-# The HTTP status of this task's last answer, refused or not.
-_STATUS: ContextVar[int | None] = ContextVar("telegram_status", default=None)
+# This task's last answer from the Bot API: (HTTP status, its error_code if it refused).
+_ANSWER: ContextVar[tuple[int, str | None] | None] = ContextVar("telegram_answer", default=None)
 
 
 class AnswerKeepingRequest(HTTPXRequest):
@@ -61,10 +59,12 @@ class AnswerKeepingRequest(HTTPXRequest):
 
     async def do_request(self, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
         status, payload = await super().do_request(*args, **kwargs)
-        _STATUS.set(status)
-        if not 200 <= status <= 299:
-            _REFUSAL.set((status, _error_code(payload)))
+        _ANSWER.set((status, None if _accepted(status) else _error_code(payload)))
         return status, payload
+
+
+def _accepted(status: int) -> bool:
+    return 200 <= status <= 299
 
 
 def _error_code(payload: bytes) -> str | None:
@@ -79,8 +79,8 @@ def _error_code(payload: bytes) -> str | None:
 def refused(exc: TelegramError) -> PublishError:
     """``translate``, with the HTTP status and error code of the answer, if one came."""
     error = translate(exc)
-    answer = _REFUSAL.get()
-    return error.answered(*answer) if answer is not None else error
+    answer = _ANSWER.get()
+    return error if answer is None or _accepted(answer[0]) else error.answered(*answer)
 
 
 def translate(exc: TelegramError) -> PublishError:
@@ -143,8 +143,7 @@ class TelegramChannel(Channel):
         return self._bot
 
     async def publish(self, post: Post) -> Receipt:
-        _REFUSAL.set(None)
-        _STATUS.set(None)
+        _ANSWER.set(None)
         try:
             bot = await self._ready()
             if post.photo is not None:
@@ -163,10 +162,12 @@ class TelegramChannel(Channel):
                 )
         except TelegramError as exc:
             raise refused(exc) from exc
-        return Receipt(str(message.message_id), message_url(message), http_status=_STATUS.get())
+        answer = _ANSWER.get()
+        status = answer[0] if answer is not None else None
+        return Receipt(str(message.message_id), message_url(message), http_status=status)
 
     async def check(self) -> str:
-        _REFUSAL.set(None)
+        _ANSWER.set(None)
         try:
             bot = await self._ready()
         except TelegramError as exc:
