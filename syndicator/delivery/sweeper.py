@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from syndicator.channels import Channel
@@ -26,7 +26,7 @@ from syndicator.formatting.links import add_utm
 from syndicator.records import DeliveryStatus, Receipt
 from syndicator.secrets import redact
 from syndicator.store import Database
-from syndicator.store.deliveries import Change, transition
+from syndicator.store.deliveries import Change, take, transition
 from syndicator.store.schema import ArticleRow, DeliveryRow
 
 log = logging.getLogger(__name__)
@@ -168,14 +168,8 @@ class Sweeper:
 
 
 def _take(session: Session, row: DeliveryRow, status: DeliveryStatus, now: datetime) -> bool:
-    """Compare-and-set: only one worker moves a delivery out of ``status``."""
-    result = session.execute(
-        update(DeliveryRow)
-        .where(DeliveryRow.id == row.id, DeliveryRow.status == status.value)
-        .values(updated_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    if getattr(result, "rowcount", 0) != 1:
+    """Only one worker moves a delivery out of ``status``; ``row`` is read again if this one."""
+    if not take(session, row.id, (status,), now=now):
         return False
     session.refresh(row)
     return True

@@ -217,6 +217,20 @@ def claim(
     return row
 
 
+def take(
+    session: Session, delivery_id: int, states: Iterable[DeliveryStatus], *, now: datetime
+) -> bool:
+    """Compare-and-set: whether this session took the delivery while it was in one of
+    ``states`` (so that no other worker or editor moves it out of them meanwhile)."""
+    result = session.execute(
+        update(DeliveryRow)
+        .where(DeliveryRow.id == delivery_id, DeliveryRow.status.in_([s.value for s in states]))
+        .values(updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return getattr(result, "rowcount", 0) == 1
+
+
 def transition(
     session: Session,
     row: DeliveryRow,

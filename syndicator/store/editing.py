@@ -22,14 +22,14 @@ from datetime import datetime
 from enum import Enum
 from urllib.parse import urlsplit
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from syndicator.errors import SyndicatorError
 from syndicator.records import DeliveryStatus
 from syndicator.secrets import redact
 from syndicator.store.database import Database
-from syndicator.store.deliveries import Change, transition
+from syndicator.store.deliveries import Change, take, transition
 from syndicator.store.schema import DeliveryRow
 
 S = DeliveryStatus
@@ -270,16 +270,7 @@ def _edit(
         # A read snapshot of SQLite cannot become a write once another process has committed:
         # the compare-and-set starts a transaction of its own.
         session.rollback()
-        taken = session.execute(
-            update(DeliveryRow)
-            .where(
-                DeliveryRow.id == delivery_id,
-                DeliveryRow.status.in_([s.value for s in allowed]),
-            )
-            .values(updated_at=now)
-            .execution_options(synchronize_session=False)
-        )
-        if getattr(taken, "rowcount", 0) != 1:
+        if not take(session, delivery_id, allowed, now=now):
             session.rollback()
             after = _status(session, delivery_id)
             if after is None:
